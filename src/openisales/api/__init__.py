@@ -1,0 +1,3 @@
+"""HTTP entry points (Starlette)."""
+
+from __future__ import annotations

@@ -1,0 +1,134 @@
+"""``create_app``: the only place that wires the HTTP application."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from openisales.api import envelope
+from openisales.api.context import AppContext
+from openisales.api.endpoint import Operation
+from openisales.api.openapi import build
+from openisales.api.routes import business_results
+from openisales.clock import Clock, SystemClock
+from openisales.config import Settings
+from openisales.replay import MemoryReplayGuard, ReplayGuard, SqlReplayGuard
+from openisales.store.credentials import CredentialCache
+from openisales.store.engine import create_engine
+from openisales.store.ids import IdAllocator
+from openisales.vault import Vault, load_or_create_master_key
+
+_DOCS_HTML = """<!doctype html>
+<html><head><meta charset="utf-8"><title>openisales API</title>
+<link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
+<body><div id="ui"></div>
+<script src="/docs/static/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
+</body></html>"""
+
+
+def all_operations() -> list[Operation]:
+    return [*business_results.OPERATIONS]
+
+
+def master_key(settings: Settings) -> str:
+    if settings.master_key:
+        return settings.master_key
+    return load_or_create_master_key(settings.data_dir)
+
+
+def build_context(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    replay: ReplayGuard | None = None,
+) -> AppContext:
+    engine = create_engine(settings.effective_database_url, pool_size=20)
+    vault = Vault(master_key(settings))
+    if replay is None:
+        replay = (
+            SqlReplayGuard(engine) if settings.replay_guard == "database" else MemoryReplayGuard()
+        )
+    return AppContext(
+        settings=settings,
+        engine=engine,
+        ids=IdAllocator(engine),
+        credentials=CredentialCache(engine, vault, settings.credential_cache_s),
+        replay=replay,
+        clock=clock or SystemClock(),
+    )
+
+
+def _swagger_static() -> Path | None:
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "static"
+    return path if path.is_dir() else None
+
+
+def create_app(
+    settings: Settings,
+    *,
+    context: AppContext | None = None,
+    clock: Clock | None = None,
+) -> Starlette:
+    """The ASGI application. Nothing connects until the lifespan starts."""
+    operations = all_operations()
+    document = build(operations)
+
+    async def openapi(_request: Request) -> Response:
+        return JSONResponse(document)
+
+    async def docs(_request: Request) -> Response:
+        return HTMLResponse(_DOCS_HTML)
+
+    async def healthz(_request: Request) -> Response:
+        return envelope.json_response({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        ctx: AppContext = request.app.state.ctx
+        try:
+            async with ctx.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except Exception:
+            return envelope.json_response({"status": "database unavailable"}, 503)
+        return envelope.json_response({"status": "ready"})
+
+    routes: list[BaseRoute] = [
+        Route(op.path, op.handle, methods=[op.method], name=op.handler.__name__)
+        for op in operations
+    ]
+    routes += [
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    static = _swagger_static()
+    if static is not None:
+        routes.append(Mount("/docs/static", StaticFiles(directory=static), name="docs-static"))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        ctx = context or build_context(settings, clock=clock)
+        app.state.ctx = ctx
+        try:
+            yield
+        finally:
+            if context is None:
+                await ctx.engine.dispose()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    if context is not None:
+        app.state.ctx = context  # usable without running the lifespan (tests)
+    return app

@@ -1,0 +1,168 @@
+"""Python client for the openisales / CC-iSales OpenAPI, signed with C2.
+
+``C2Auth`` is an ``httpx.Auth`` that signs every request; ``Client`` and
+``AsyncClient`` wrap each endpoint and return the decoded JSON envelope
+(``resultCode`` tells success ``0200000`` from a business error)::
+
+    with Client("https://127.0.0.1:8443", ak, sk, vdn_id=1, verify=False) as api:
+        api.add_business_result({"name": "Sold", "code": "SOLD"})
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Generator
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from openisales import signing
+
+JSON_TYPE = "application/json; charset=UTF-8"
+R = TypeVar("R")
+
+
+class C2Auth(httpx.Auth):
+    """Signs requests with ``auth-v2`` (profile ``hex`` or ``base64``)."""
+
+    requires_request_body = True
+
+    def __init__(
+        self,
+        ak: str,
+        sk: str,
+        *,
+        profile: signing.Profile = "hex",
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._ak = ak
+        self._sk = sk
+        self._profile = profile
+        self._now = now or (lambda: datetime.now(UTC))
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self.authorization(request)
+        yield request
+
+    def authorization(self, request: httpx.Request) -> str:
+        wire = signing.Request(
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query.decode("ascii"),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=request.content,
+        )
+        return signing.sign(
+            wire,
+            ak=self._ak,
+            sk=self._sk,
+            timestamp=signing.format_timestamp(self._now()),
+            profile=self._profile,
+        )
+
+
+def _base(vdn_id: int, version: int = 1) -> str:
+    return f"/rest/isales/v{version}/openapi/campaigns/{vdn_id}"
+
+
+def _prepare(method: str, body: Any) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"headers": {"Content-Type": JSON_TYPE}}
+    if body is not None:
+        kwargs["content"] = json.dumps(body, ensure_ascii=False).encode()
+    elif method in {"POST", "PUT"}:
+        kwargs["content"] = b""
+    return kwargs
+
+
+class _Endpoints(Generic[R]):
+    """The endpoint catalogue shared by the sync (R = JSON) and async (R = awaitable) clients."""
+
+    vdn_id: int
+
+    def _call(
+        self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None
+    ) -> R:
+        raise NotImplementedError
+
+    def add_business_result(self, definition: dict[str, Any]) -> R:
+        return self._call("POST", f"{_base(self.vdn_id)}/addBusinessResult", definition)
+
+    def query_business_results(self, page_size: int = 50, page_num: int = 1) -> R:
+        return self._call(
+            "GET",
+            f"{_base(self.vdn_id)}/queryBusinessResults",
+            params={"pageSize": page_size, "pageNum": page_num},
+        )
+
+
+class Client(_Endpoints[Any]):
+    """Synchronous client; use as a context manager."""
+
+    def __init__(
+        self,
+        base_url: str,
+        ak: str,
+        sk: str,
+        *,
+        vdn_id: int,
+        profile: signing.Profile = "hex",
+        http: httpx.Client | None = None,
+        **httpx_options: Any,
+    ) -> None:
+        self.vdn_id = vdn_id
+        self.http = http or httpx.Client(base_url=base_url, **httpx_options)
+        self.http.auth = C2Auth(ak, sk, profile=profile)
+
+    def _call(
+        self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        response = self.http.request(method, path, params=params, **_prepare(method, body))
+        return response.json()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+class AsyncClient(_Endpoints[Awaitable[Any]]):
+    """Asynchronous client: the same methods as :class:`Client`, awaited."""
+
+    def __init__(
+        self,
+        base_url: str,
+        ak: str,
+        sk: str,
+        *,
+        vdn_id: int,
+        profile: signing.Profile = "hex",
+        http: httpx.AsyncClient | None = None,
+        **httpx_options: Any,
+    ) -> None:
+        self.vdn_id = vdn_id
+        self.http = http or httpx.AsyncClient(base_url=base_url, **httpx_options)
+        self.http.auth = C2Auth(ak, sk, profile=profile)
+
+    async def request(
+        self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        return await self.http.request(method, path, params=params, **_prepare(method, body))
+
+    async def _call(
+        self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        return (await self.request(method, path, body, params)).json()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()

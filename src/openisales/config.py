@@ -1,0 +1,145 @@
+"""Settings: one frozen value, read from an injected mapping and validated once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from openisales.signing import PROFILES, Profile
+
+PREFIX = "OPENISALES_"
+_PLACEHOLDERS = {"", "changeme", "change-me", "secret", "master-key", "xxx"}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid."""
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"not a boolean: {value!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server, worker and CLI need, with production defaults.
+
+    ``database_url`` empty means the embedded SQLite database in ``data_dir``.
+    """
+
+    data_dir: Path = Path("openisales-data")
+    database_url: str = ""
+    master_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8443
+    tls: bool = True
+    tls_cert: str = ""
+    tls_key: str = ""
+    workers: int = 1
+    signature_window_s: int = 900
+    signing_profiles: tuple[Profile, ...] = PROFILES
+    replay_guard: str = "memory"  # "memory" (per process) or "database" (shared)
+    credential_cache_s: float = 5.0
+    max_body_bytes: int = 1_048_576
+    calldata_max_per_request: int = 20
+    max_unfinished_per_campaign: int = 200_000
+    log_level: str = "info"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url or self.database_url.startswith("sqlite")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'openisales.db').resolve()}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``OPENISALES_*`` variables, then apply non-None overrides."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            return env.get(PREFIX + name)
+
+        values: dict[str, Any] = {}
+        if (v := get("DATA_DIR")) is not None:
+            values["data_dir"] = Path(v)
+        for key, name in [
+            ("database_url", "DATABASE_URL"),
+            ("master_key", "MASTER_KEY"),
+            ("host", "HOST"),
+            ("tls_cert", "TLS_CERT"),
+            ("tls_key", "TLS_KEY"),
+            ("replay_guard", "REPLAY_GUARD"),
+            ("log_level", "LOG_LEVEL"),
+        ]:
+            if (v := get(name)) is not None:
+                values[key] = v
+        for key, name in [
+            ("port", "PORT"),
+            ("workers", "WORKERS"),
+            ("signature_window_s", "SIGNATURE_WINDOW_S"),
+            ("max_body_bytes", "MAX_BODY_BYTES"),
+            ("calldata_max_per_request", "CALLDATA_MAX_PER_REQUEST"),
+            ("max_unfinished_per_campaign", "MAX_UNFINISHED_PER_CAMPAIGN"),
+        ]:
+            if (v := get(name)) is not None:
+                try:
+                    values[key] = int(v)
+                except ValueError as exc:
+                    raise ConfigError(f"{PREFIX}{name} must be an integer") from exc
+        if (v := get("CREDENTIAL_CACHE_S")) is not None:
+            values["credential_cache_s"] = float(v)
+        if (v := get("TLS")) is not None:
+            values["tls"] = _bool(v)
+        if (v := get("SIGNING_PROFILES")) is not None:
+            values["signing_profiles"] = tuple(p.strip() for p in v.split(",") if p.strip())
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def evolve(self, **changes: Any) -> Settings:
+        new = replace(self, **changes)
+        new.validate()
+        return new
+
+    def validate(self) -> None:
+        if self.master_key.strip().lower() in _PLACEHOLDERS - {""}:
+            raise ConfigError("OPENISALES_MASTER_KEY is a placeholder; generate a real key")
+        if not self.embedded and not self.master_key:
+            raise ConfigError("OPENISALES_MASTER_KEY is required with an external database")
+        if not self.signing_profiles or any(p not in PROFILES for p in self.signing_profiles):
+            raise ConfigError(f"signing profiles must be a subset of {PROFILES}")
+        if self.replay_guard not in {"memory", "database"}:
+            raise ConfigError("OPENISALES_REPLAY_GUARD must be 'memory' or 'database'")
+        if self.signature_window_s < 1:
+            raise ConfigError("OPENISALES_SIGNATURE_WINDOW_S must be positive")
+        if self.max_body_bytes < 1024:
+            raise ConfigError("OPENISALES_MAX_BODY_BYTES must be at least 1024")
+        if not 1 <= self.calldata_max_per_request <= 10_000:
+            raise ConfigError("OPENISALES_CALLDATA_MAX_PER_REQUEST must be within 1..10000")
+        if self.tls and bool(self.tls_cert) != bool(self.tls_key):
+            raise ConfigError("--tls-cert and --tls-key go together")
+
+
+def normalise_database_url(url: str) -> str:
+    """Map plain ``postgresql://`` and ``sqlite://`` URLs to their async drivers."""
+    for plain, driver in [
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ]:
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url

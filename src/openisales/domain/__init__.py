@@ -1,0 +1,3 @@
+"""Pure domain rules: no I/O, no clock."""
+
+from __future__ import annotations

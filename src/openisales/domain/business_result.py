@@ -1,0 +1,78 @@
+"""Business-result definitions: a parent code with children one level deep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from openisales.errors import Conflict
+from openisales.validation import Int, List, Obj, Str
+
+CODE_CHARS = "0-9A-Za-z-"
+
+_CHILD = Obj(
+    "child",
+    (
+        Str("name", required=True, max_len=50, forbid_special=True),
+        Str("code", max_len=50, allowed=CODE_CHARS),
+        Str("description", max_len=200, forbid_special=True),
+    ),
+)
+
+ADD_SPEC = Obj(
+    "body",
+    (
+        Str("name", required=True, max_len=50, forbid_special=True),
+        Str("code", max_len=50, allowed=CODE_CHARS, description="generated when omitted"),
+        Str("description", max_len=200, forbid_special=True),
+        List("children", _CHILD, max_items=100, description="one level deep"),
+    ),
+    required=True,
+)
+
+QUERY_SPEC = (
+    Int("pageSize", required=True, minimum=1, maximum=50, from_text=True),
+    Int("pageNum", required=True, minimum=1, from_text=True),
+)
+
+
+@dataclass(frozen=True)
+class NewResult:
+    name: str
+    code: str | None
+    description: str
+
+
+@dataclass(frozen=True)
+class NewDefinition:
+    parent: NewResult
+    children: tuple[NewResult, ...]
+
+
+@dataclass(frozen=True)
+class ResultDef:
+    def_id: int
+    parent_def_id: int
+    code: str
+    name: str
+    description: str
+
+    @property
+    def level(self) -> int:
+        return 1 if self.parent_def_id == 0 else 2
+
+
+def plan_definition(body: dict[str, Any]) -> NewDefinition:
+    """Turn a checked ``addBusinessResult`` body into a definition; refuse repeated sub-codes."""
+    children = tuple(
+        NewResult(c["name"], c["code"], c["description"] or "") for c in body["children"] or []
+    )
+    codes = [c.code for c in children if c.code]
+    if len(codes) != len(set(codes)):
+        raise Conflict("children: sub-codes must be unique under their parent")
+    return NewDefinition(NewResult(body["name"], body["code"], body["description"] or ""), children)
+
+
+def sub_status_belongs(children_codes: set[str], sub_status: str | None) -> bool:
+    """The write-back rule: an empty subStatus always fits; otherwise it must be a child."""
+    return not sub_status or sub_status in children_codes

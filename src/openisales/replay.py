@@ -1,0 +1,84 @@
+"""Refuse an identical signature seen again inside its validity window.
+
+Two implementations of one small port: ``MemoryReplayGuard`` (one process)
+and ``SqlReplayGuard`` (shared by every API process through the database).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+from datetime import datetime
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from openisales.store.tables import auth_nonce
+
+
+def replay_key(ak: str, signature: str) -> str:
+    return hashlib.sha256(f"{ak}/{signature}".encode()).hexdigest()
+
+
+class ReplayGuard(Protocol):
+    async def first_use(self, vdn_id: int, key: str, expires_at: datetime, now: datetime) -> bool:
+        """Record ``key``; False when it was already recorded and has not expired."""
+        ...
+
+
+class MemoryReplayGuard:
+    def __init__(self) -> None:
+        self._seen: dict[tuple[int, str], datetime] = {}
+        self._expiry: list[tuple[datetime, int, str]] = []
+
+    async def first_use(self, vdn_id: int, key: str, expires_at: datetime, now: datetime) -> bool:
+        while self._expiry and self._expiry[0][0] < now:
+            _, vdn, old = heapq.heappop(self._expiry)
+            if self._seen.get((vdn, old), now) < now:
+                del self._seen[(vdn, old)]
+        known = self._seen.get((vdn_id, key))
+        if known is not None and known >= now:
+            return False
+        self._seen[(vdn_id, key)] = expires_at
+        heapq.heappush(self._expiry, (expires_at, vdn_id, key))
+        return True
+
+
+class SqlReplayGuard:
+    """Uses ``t_isl_auth_nonce``; expired rows are pruned every ``prune_every`` calls."""
+
+    def __init__(self, engine: AsyncEngine, prune_every: int = 1000) -> None:
+        self._engine = engine
+        self._prune_every = prune_every
+        self._calls = 0
+
+    async def first_use(self, vdn_id: int, key: str, expires_at: datetime, now: datetime) -> bool:
+        self._calls += 1
+        async with self._engine.begin() as conn:
+            if self._calls % self._prune_every == 0:
+                await conn.execute(sa.delete(auth_nonce).where(auth_nonce.c.expires_at < now))
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(
+                        sa.insert(auth_nonce).values(
+                            vdn_id=vdn_id, digest=key, expires_at=expires_at
+                        )
+                    )
+                return True
+            except IntegrityError:
+                row = await conn.execute(
+                    sa.select(auth_nonce.c.expires_at).where(
+                        auth_nonce.c.vdn_id == vdn_id, auth_nonce.c.digest == key
+                    )
+                )
+                expiry = row.scalar()
+                if expiry is not None and expiry < now:
+                    await conn.execute(
+                        sa.update(auth_nonce)
+                        .where(auth_nonce.c.vdn_id == vdn_id, auth_nonce.c.digest == key)
+                        .values(expires_at=expires_at)
+                    )
+                    return True
+                return False

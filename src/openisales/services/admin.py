@@ -1,0 +1,91 @@
+"""Operator use cases behind the CLI: VDNs and API credentials."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from openisales.store import credentials as store
+from openisales.store.credentials import KeyInfo, Vdn
+from openisales.store.sql import DuplicateError, reading, transaction
+from openisales.vault import Vault
+
+_AK_RE = re.compile(r"^[A-Za-z0-9_.-]{4,64}$")
+
+
+class AdminError(Exception):
+    """An operator command cannot be carried out; the message says why."""
+
+
+def check_time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise AdminError(f"unknown time zone {name!r}") from exc
+    return name
+
+
+async def add_vdn(
+    engine: AsyncEngine, *, vdn_id: int, name: str, time_zone: str, now: datetime
+) -> Vdn:
+    if not 1 <= vdn_id <= 9999:
+        raise AdminError("a VDN id is an integer between 1 and 9999")
+    if not 1 <= len(name) <= 64:
+        raise AdminError("a VDN name has 1 to 64 characters")
+    item = Vdn(vdn_id, name, check_time_zone(time_zone), now)
+    try:
+        async with transaction(engine) as conn:
+            await store.add_vdn(conn, item)
+    except DuplicateError as exc:
+        raise AdminError(f"VDN {vdn_id} already exists") from exc
+    return item
+
+
+async def list_vdns(engine: AsyncEngine) -> list[Vdn]:
+    async with reading(engine) as conn:
+        return await store.list_vdns(conn)
+
+
+async def create_key(
+    engine: AsyncEngine,
+    vault: Vault,
+    *,
+    vdn_ids: list[int],
+    now: datetime,
+    ak: str | None = None,
+    sk: str | None = None,
+) -> tuple[str, str]:
+    """Create a credential for ``vdn_ids``; returns ``(ak, sk)``, the only time the SK is shown."""
+    if not vdn_ids:
+        raise AdminError("a key needs at least one VDN")
+    ak = ak or "ak" + secrets.token_hex(10)
+    sk = sk or secrets.token_urlsafe(32)
+    if not _AK_RE.match(ak):
+        raise AdminError("an AK has 4 to 64 characters from A-Z a-z 0-9 _ . -")
+    if len(sk) < 16:
+        raise AdminError("an SK needs at least 16 characters")
+    async with transaction(engine) as conn:
+        for vdn_id in sorted(set(vdn_ids)):
+            if await store.get_vdn(conn, vdn_id) is None:
+                raise AdminError(f"VDN {vdn_id} does not exist (add it with `openisales vdn add`)")
+        if await store.ak_exists(conn, ak):
+            raise AdminError(f"AK {ak} already exists")
+        await store.add_key(
+            conn, ak=ak, sk_encrypted=vault.encrypt(sk), vdn_ids=sorted(set(vdn_ids)), now=now
+        )
+    return ak, sk
+
+
+async def list_keys(engine: AsyncEngine) -> list[KeyInfo]:
+    async with reading(engine) as conn:
+        return await store.list_keys(conn)
+
+
+async def revoke_key(engine: AsyncEngine, *, ak: str, now: datetime) -> None:
+    async with transaction(engine) as conn:
+        if not await store.revoke_key(conn, ak, now):
+            raise AdminError(f"AK {ak} does not exist or is already revoked")

@@ -1,0 +1,234 @@
+"""C2 AK/SK request signing ("auth-v2"), pure: no I/O, time passed in.
+
+``Authorization: auth-v2/{AK}/{timestamp}/{signedHeaders}/{signature}``
+
+Two byte-level profiles exist in the public ports of Huawei's signing demo
+(see ``docs/signing.md``):
+
+* ``hex`` - signing key and signature are lower-case hex strings; the canonical
+  headers are ``normalize(name):normalize(value)`` joined by newlines.
+* ``base64`` - the signing key is the raw HMAC digest and the signature its
+  base64 text; canonical headers are ``name:normalize(value)\\n`` concatenated.
+
+The server accepts both by default; the profile of a request is recognised
+from the shape of its signature (64 lower-case hex digits, or base64 of 32
+bytes), so the check is unambiguous.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+from urllib.parse import quote, unquote
+
+Profile = Literal["hex", "base64"]
+PROFILES: tuple[Profile, ...] = ("hex", "base64")
+VERSION = "auth-v2"
+DEFAULT_SIGNED_HEADERS = ("content-length", "content-type", "host")
+
+_TS_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?Z$")
+_HEX_SIG_RE = re.compile(r"^[0-9a-f]{64}$")
+_HEADER_NAME_RE = re.compile(r"^[a-z0-9!#$%&'*+.^_`|~-]+$")
+
+
+class SignatureError(Exception):
+    """A request failed one C2 check; the message says which (never a secret)."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """The parts of an HTTP request that C2 signs.
+
+    ``path`` is the decoded URI path; ``query`` the raw query string as sent
+    (without ``?``); ``headers`` maps lower-case names to values; ``body`` the
+    raw bytes.
+    """
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Authorization:
+    ak: str
+    timestamp: str
+    signed_headers: tuple[str, ...]
+    signature: str
+
+    @property
+    def profile(self) -> Profile | None:
+        """The profile this signature's shape belongs to, or None if neither."""
+        if _HEX_SIG_RE.match(self.signature):
+            return "hex"
+        try:
+            raw = base64.b64decode(self.signature, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        return "base64" if len(raw) == 32 else None
+
+
+def normalize(value: str | bytes) -> str:
+    """RFC 3986 percent-encoding of the UTF-8 bytes; only ``A-Za-z0-9-_.~`` kept."""
+    return quote(value, safe="")
+
+
+def canonical_query(raw_query: str) -> str:
+    """``normalize(k)=normalize(v)`` for each ``&``-separated pair, sorted, joined by ``&``.
+
+    Pairs are percent-decoded first (``+`` stays a literal plus), so a client
+    and a server that encode the same values differently still agree.
+    """
+    pairs = []
+    for part in raw_query.split("&"):
+        if not part:
+            continue
+        key, _, value = part.partition("=")
+        pairs.append(f"{normalize(unquote(key))}={normalize(unquote(value))}")
+    return "&".join(sorted(pairs))
+
+
+def format_timestamp(moment: datetime) -> str:
+    """``yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`` in UTC."""
+    if moment.tzinfo is None:
+        raise ValueError("timestamp must be timezone-aware")
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def parse_timestamp(text: str) -> datetime:
+    match = _TS_RE.match(text)
+    if match is None:
+        raise SignatureError("malformed Authorization header: bad timestamp format")
+    year, month, day, hour, minute, second, millis = match.groups()
+    try:
+        return datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            int((millis or "0").ljust(3, "0")) * 1000,
+            tzinfo=UTC,
+        )
+    except ValueError as exc:
+        raise SignatureError("malformed Authorization header: bad timestamp value") from exc
+
+
+def parse_authorization(value: str | None) -> Authorization:
+    """Split an Authorization header; raise :class:`SignatureError` naming what is wrong."""
+    if not value:
+        raise SignatureError("missing Authorization header")
+    parts = value.strip().split("/", 4)
+    if len(parts) != 5 or parts[0] != VERSION:
+        raise SignatureError("malformed Authorization header: expected auth-v2/AK/ts/headers/sig")
+    _, ak, timestamp, signed, signature = parts
+    if not ak:
+        raise SignatureError("malformed Authorization header: empty AK")
+    names = tuple(signed.split(";")) if signed else ()
+    if "host" not in names:
+        raise SignatureError("malformed Authorization header: host must be a signed header")
+    if any(not _HEADER_NAME_RE.match(n) for n in names) or list(names) != sorted(set(names)):
+        raise SignatureError(
+            "malformed Authorization header: signed headers must be lower-case, sorted, unique"
+        )
+    if not signature:
+        raise SignatureError("malformed Authorization header: empty signature")
+    return Authorization(ak, timestamp, names, signature)
+
+
+def _canonical_request(
+    request: Request, names: tuple[str, ...], values: Mapping[str, str], profile: Profile
+) -> str:
+    signed = ";".join(names)
+    query = canonical_query(request.query)
+    body = normalize(request.body) if request.body else ""
+    method = request.method.upper()
+    if profile == "hex":
+        headers = "\n".join(f"{normalize(n)}:{normalize(values[n])}" for n in names)
+        return "\n".join([method, request.path, query, signed, headers, body])
+    headers = "".join(f"{n}:{normalize(values[n])}\n" for n in names)
+    return f"{method}\n{request.path}\n{query}\n{signed}\n{headers}\n{body}"
+
+
+def _signature(prefix: str, canonical: str, sk: str, profile: Profile) -> str:
+    if profile == "hex":
+        key = hmac.new(sk.encode(), prefix.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(key.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+    raw_key = hmac.new(sk.encode(), prefix.encode(), hashlib.sha256).digest()
+    digest = hmac.new(raw_key, canonical.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _header_values(request: Request, names: tuple[str, ...]) -> dict[str, str]:
+    values = {}
+    for name in names:
+        value = request.headers.get(name)
+        if value is None:
+            raise SignatureError(f"signed header {name!r} is missing from the request")
+        values[name] = value.strip()
+    return values
+
+
+def sign(
+    request: Request,
+    *,
+    ak: str,
+    sk: str,
+    timestamp: str,
+    profile: Profile = "hex",
+    signed_headers: tuple[str, ...] | None = None,
+) -> str:
+    """The ``Authorization`` value for ``request``.
+
+    ``signed_headers`` defaults to those of ``content-length``, ``content-type``
+    and ``host`` that the request carries; ``host`` is mandatory.
+    """
+    if signed_headers is None:
+        signed_headers = tuple(n for n in DEFAULT_SIGNED_HEADERS if n in request.headers)
+    names = tuple(sorted(set(signed_headers)))
+    if "host" not in names:
+        raise SignatureError("host must be a signed header")
+    prefix = f"{VERSION}/{ak}/{timestamp}/{';'.join(names)}"
+    values = _header_values(request, names)
+    canonical = _canonical_request(request, names, values, profile)
+    return f"{prefix}/{_signature(prefix, canonical, sk, profile)}"
+
+
+def verify(
+    request: Request,
+    auth: Authorization,
+    *,
+    sk: str,
+    now: datetime,
+    window: timedelta,
+    profiles: tuple[Profile, ...] = PROFILES,
+) -> None:
+    """Check ``auth`` against ``request``; raise :class:`SignatureError` on any failure.
+
+    The timestamp must lie within ``window`` of ``now`` (either side). The
+    comparison of signatures is constant-time. Replays are the caller's
+    concern (see ``openisales.replay``).
+    """
+    moment = parse_timestamp(auth.timestamp)
+    if abs(now - moment) > window:
+        raise SignatureError("timestamp is outside the allowed window (expired or in the future)")
+    profile = auth.profile
+    if profile is None or profile not in profiles:
+        raise SignatureError("signature has an unsupported format")
+    values = _header_values(request, auth.signed_headers)
+    prefix = f"{VERSION}/{auth.ak}/{auth.timestamp}/{';'.join(auth.signed_headers)}"
+    canonical = _canonical_request(request, auth.signed_headers, values, profile)
+    expected = _signature(prefix, canonical, sk, profile)
+    if not hmac.compare_digest(expected.encode(), auth.signature.encode()):
+        raise SignatureError("signature does not match the request")

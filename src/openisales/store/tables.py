@@ -1,0 +1,205 @@
+"""The schema's single source of truth (SQLAlchemy Core).
+
+Every table carries ``vdn_id`` as the first column of its primary key so that
+data can be sharded by tenant. Migrations in ``store/migrations`` must produce
+exactly these tables; ``tests/contract/test_migrations.py`` checks it on
+SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every engine (SQLite stores it naive)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:  # noqa: ARG002
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+def _vdn() -> sa.Column[int]:
+    return sa.Column("vdn_id", sa.Integer, nullable=False)
+
+
+def _created() -> sa.Column[datetime]:
+    return sa.Column("created_at", UTCDateTime, nullable=False)
+
+
+vdn = sa.Table(
+    "t_isl_vdn",
+    metadata,
+    _vdn(),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("time_zone", sa.String(64), nullable=False),
+    _created(),
+    sa.PrimaryKeyConstraint("vdn_id"),
+)
+
+credential = sa.Table(
+    "t_isl_credential",
+    metadata,
+    _vdn(),
+    sa.Column("ak", sa.String(64), nullable=False),
+    sa.Column("sk_encrypted", sa.Text, nullable=False),
+    _created(),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.PrimaryKeyConstraint("vdn_id", "ak"),
+    sa.Index(None, "ak"),
+)
+
+sequence = sa.Table(
+    "t_isl_sequence",
+    metadata,
+    _vdn(),
+    sa.Column("name", sa.String(32), nullable=False),
+    sa.Column("next_value", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("vdn_id", "name"),
+)
+
+auth_nonce = sa.Table(
+    "t_isl_auth_nonce",
+    metadata,
+    _vdn(),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("vdn_id", "digest"),
+    sa.Index(None, "expires_at"),
+)
+
+busi_result = sa.Table(
+    "t_isl_busi_result",
+    metadata,
+    _vdn(),
+    sa.Column("def_id", sa.BigInteger, nullable=False),
+    sa.Column("parent_def_id", sa.BigInteger, nullable=False),  # 0 for a top-level result
+    sa.Column("def_level", sa.SmallInteger, nullable=False),
+    sa.Column("code", sa.String(50), nullable=False),
+    sa.Column("name", sa.String(50), nullable=False),
+    sa.Column("description", sa.String(200), nullable=False),
+    _created(),
+    sa.PrimaryKeyConstraint("vdn_id", "def_id"),
+    sa.UniqueConstraint("vdn_id", "parent_def_id", "code"),
+)
+
+campaign = sa.Table(
+    "t_isl_campaign",
+    metadata,
+    _vdn(),
+    sa.Column("campaign_id", sa.BigInteger, nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("description", sa.String(200), nullable=False),
+    sa.Column("status", sa.SmallInteger, nullable=False),
+    sa.Column("device_type", sa.SmallInteger, nullable=False),
+    sa.Column("api_version", sa.SmallInteger, nullable=False),
+    sa.Column("begin_time", UTCDateTime, nullable=False),
+    sa.Column("end_time", UTCDateTime, nullable=False),
+    sa.Column("caller_no", sa.Text, nullable=False),  # JSON list of {accessCode, priority}
+    sa.Column("max_alerting_time", sa.Integer, nullable=False),
+    sa.Column("priority", sa.Integer, nullable=True),
+    sa.Column("schedule_param", sa.Text, nullable=False),  # JSON object
+    sa.Column("skill_param", sa.Text, nullable=True),  # JSON object, stored as given
+    sa.Column("ivr_param", sa.Text, nullable=True),  # JSON object, stored as given
+    sa.Column("call_policy", sa.Text, nullable=True),  # JSON object
+    sa.Column("init_status", sa.SmallInteger, nullable=False),
+    sa.Column("call_back_url", sa.String(1024), nullable=True),
+    sa.Column("policy_type", sa.SmallInteger, nullable=True),
+    sa.Column("policy_json", sa.Text, nullable=True),  # normalised JSON list
+    sa.Column("no_retry_policy", sa.Text, nullable=True),  # JSON list of display codes
+    sa.Column("busi_policy", sa.Text, nullable=True),  # JSON list
+    sa.Column("retry_policy_updated_at", UTCDateTime, nullable=True),
+    _created(),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("vdn_id", "campaign_id"),
+    sa.UniqueConstraint("vdn_id", "name"),
+)
+
+# Data status: 0 waiting to be called, 1 being called, 2 waiting for the
+# business write-back after an answered call, 3 completed.
+data = sa.Table(
+    "t_isl_data",
+    metadata,
+    _vdn(),
+    sa.Column("data_id", sa.BigInteger, nullable=False),
+    sa.Column("campaign_id", sa.BigInteger, nullable=False),
+    sa.Column("session_id", sa.String(32), nullable=True),
+    sa.Column("custom_field", sa.String(200), nullable=True),
+    sa.Column("caller", sa.String(24), nullable=True),
+    sa.Column("call_data", sa.Text, nullable=True),
+    sa.Column("recycle_time", UTCDateTime, nullable=True),
+    sa.Column("called_nos", sa.Text, nullable=False),  # JSON list of {calledNo, type}
+    sa.Column("current_index", sa.Integer, nullable=False),
+    sa.Column("status", sa.SmallInteger, nullable=False),
+    sa.Column("attempt_no", sa.Integer, nullable=False),  # attempts placed so far
+    sa.Column("next_call_time", UTCDateTime, nullable=True),
+    sa.Column("reserved_work_no", sa.String(32), nullable=True),
+    sa.Column("last_fail_code", sa.String(8), nullable=True),
+    sa.Column("last_call_status", sa.SmallInteger, nullable=True),
+    sa.Column("busi_result", sa.String(50), nullable=True),
+    sa.Column("sub_status", sa.String(50), nullable=True),
+    sa.Column("busi_result_desc", sa.Text, nullable=True),
+    sa.Column("work_no", sa.String(32), nullable=True),
+    sa.Column("busi_write_time", UTCDateTime, nullable=True),
+    sa.Column("busi_attempt_no", sa.Integer, nullable=True),
+    _created(),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("completed_at", UTCDateTime, nullable=True),
+    sa.PrimaryKeyConstraint("vdn_id", "data_id"),
+    sa.Index(None, "vdn_id", "campaign_id", "status", "next_call_time"),
+)
+
+data_result = sa.Table(
+    "t_isl_data_result",
+    metadata,
+    _vdn(),
+    sa.Column("result_id", sa.BigInteger, nullable=False),
+    sa.Column("data_id", sa.BigInteger, nullable=False),
+    sa.Column("campaign_id", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),  # "attempt" or "busi"
+    sa.Column("attempt_no", sa.Integer, nullable=False),
+    sa.Column("called", sa.String(24), nullable=True),
+    sa.Column("call_status", sa.SmallInteger, nullable=True),
+    sa.Column("fail_code", sa.String(8), nullable=True),
+    sa.Column("result_code", sa.String(16), nullable=True),
+    sa.Column("call_id", sa.String(64), nullable=True),
+    sa.Column("ack_begin_time", UTCDateTime, nullable=True),
+    sa.Column("call_begin_time", UTCDateTime, nullable=True),
+    sa.Column("call_end_time", UTCDateTime, nullable=True),
+    sa.Column("busi_result", sa.String(50), nullable=True),
+    sa.Column("sub_status", sa.String(50), nullable=True),
+    sa.Column("busi_result_desc", sa.Text, nullable=True),
+    sa.Column("work_no", sa.String(32), nullable=True),
+    _created(),
+    sa.PrimaryKeyConstraint("vdn_id", "result_id"),
+    sa.Index(None, "vdn_id", "data_id"),
+    sa.Index(None, "vdn_id", "campaign_id", "created_at"),
+)

@@ -1,0 +1,49 @@
+"""Encryption at rest for secret keys (Fernet: AES-128-CBC + HMAC-SHA256)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+
+class VaultError(Exception):
+    """The master key is wrong or a stored secret is corrupt."""
+
+
+class Vault:
+    def __init__(self, master_key: str) -> None:
+        try:
+            self._fernet = Fernet(master_key.encode())
+        except (ValueError, TypeError) as exc:
+            raise VaultError(
+                "the master key must be 32 url-safe base64-encoded bytes "
+                "(generate one with `openisales keys master-key`)"
+            ) from exc
+
+    def encrypt(self, secret: str) -> str:
+        return self._fernet.encrypt(secret.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            raise VaultError("a stored secret cannot be decrypted with this master key") from exc
+
+
+def new_master_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+def load_or_create_master_key(data_dir: Path) -> str:
+    """The embedded default's key file ``master.key`` (mode 0600), created on first use."""
+    path = data_dir / "master.key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = new_master_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

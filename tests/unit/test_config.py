@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from openisales.config import ConfigError, Settings, normalise_database_url
+
+
+def test_defaults_are_the_embedded_database() -> None:
+    settings = Settings.from_env({})
+    assert settings.embedded
+    assert settings.effective_database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.effective_database_url.endswith("openisales-data/openisales.db")
+    assert settings.tls and settings.signing_profiles == ("hex", "base64")
+
+
+def test_values_come_from_the_given_mapping_only() -> None:
+    settings = Settings.from_env(
+        {
+            "OPENISALES_DATA_DIR": "/var/lib/x",
+            "OPENISALES_PORT": "9000",
+            "OPENISALES_TLS": "off",
+            "OPENISALES_SIGNING_PROFILES": "hex",
+            "OPENISALES_SIGNATURE_WINDOW_S": "60",
+        }
+    )
+    assert settings.data_dir == Path("/var/lib/x")
+    assert settings.port == 9000 and not settings.tls
+    assert settings.signing_profiles == ("hex",)
+    assert settings.signature_window_s == 60
+
+
+def test_overrides_win_over_the_environment() -> None:
+    settings = Settings.from_env({"OPENISALES_PORT": "9000"}, port=9100, host=None)
+    assert settings.port == 9100 and settings.host == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"OPENISALES_PORT": "x"}, "integer"),
+        ({"OPENISALES_DATABASE_URL": "postgresql://db/x"}, "MASTER_KEY is required"),
+        ({"OPENISALES_MASTER_KEY": "changeme"}, "placeholder"),
+        ({"OPENISALES_SIGNING_PROFILES": "md5"}, "subset"),
+        ({"OPENISALES_REPLAY_GUARD": "redis"}, "REPLAY_GUARD"),
+        ({"OPENISALES_TLS": "maybe"}, "boolean"),
+        ({"OPENISALES_MAX_BODY_BYTES": "10"}, "MAX_BODY_BYTES"),
+        ({"OPENISALES_TLS_CERT": "/c.pem"}, "go together"),
+    ],
+)
+def test_invalid_settings_are_refused(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env)
+
+
+def test_database_urls_get_their_async_driver() -> None:
+    assert normalise_database_url("postgresql://u@h/db") == "postgresql+asyncpg://u@h/db"
+    assert normalise_database_url("postgres://u@h/db") == "postgresql+asyncpg://u@h/db"
+    assert normalise_database_url("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
+    assert normalise_database_url("postgresql+asyncpg://h/d") == "postgresql+asyncpg://h/d"
