@@ -95,6 +95,51 @@ class _Endpoints(Generic[R]):
             params={"pageSize": page_size, "pageNum": page_num},
         )
 
+    # campaigns (spec 2.1)
+    def create_campaign(self, campaign: dict[str, Any], *, version: int = 2) -> R:
+        return self._call("POST", _base(self.vdn_id, version), campaign)
+
+    def modify_campaign(self, campaign_id: int, campaign: dict[str, Any], *, version: int = 2) -> R:
+        return self._call("PUT", f"{_base(self.vdn_id, version)}/{campaign_id}", campaign)
+
+    def delete_campaign(self, campaign_id: int) -> R:
+        return self._call("DELETE", f"{_base(self.vdn_id)}/{campaign_id}")
+
+    def campaign_detail(self, campaign_id: int) -> R:
+        return self._call("GET", f"{_base(self.vdn_id)}/{campaign_id}")
+
+    def list_campaigns(self, **params: Any) -> R:
+        return self._call("GET", _base(self.vdn_id), params=params or None)
+
+    def pause_campaign(self, campaign_id: int) -> R:
+        return self._call("PUT", f"{_base(self.vdn_id)}/{campaign_id}/pause")
+
+    def resume_campaign(self, campaign_id: int) -> R:
+        return self._call("PUT", f"{_base(self.vdn_id)}/{campaign_id}/resume")
+
+    def set_retry_policy(self, campaign_id: int, policy: dict[str, Any]) -> R:
+        return self._call("POST", f"{_base(self.vdn_id)}/retryPolicy/{campaign_id}", policy)
+
+    def query_retry_policy(self, campaign_id: int) -> R:
+        return self._call("GET", f"{_base(self.vdn_id)}/retryPolicy/{campaign_id}")
+
+    # call data (spec 2.3)
+    def add_call_data(
+        self, campaign_id: int, records: list[dict[str, Any]], *, version: int = 1
+    ) -> R:
+        return self._call(
+            "POST",
+            f"{_base(self.vdn_id, version)}/calldata/{campaign_id}",
+            {"callDataList": records},
+        )
+
+    def query_call_data(self, campaign_id: int, data_id: int | str) -> R:
+        return self._call("GET", f"{_base(self.vdn_id)}/calldata/{campaign_id}/{data_id}")
+
+    # the write-back (spec 2.4)
+    def write_back(self, data_id: int | str, result: dict[str, Any]) -> R:
+        return self._call("POST", f"{_base(self.vdn_id)}/callBusiResult/{data_id}", result)
+
 
 class Client(_Endpoints[Any]):
     """Synchronous client; use as a context manager."""

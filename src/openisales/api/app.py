@@ -18,7 +18,7 @@ from openisales.api import envelope
 from openisales.api.context import AppContext
 from openisales.api.endpoint import Operation
 from openisales.api.openapi import build
-from openisales.api.routes import business_results
+from openisales.api.routes import business_results, calldata, campaigns, writeback
 from openisales.clock import Clock, SystemClock
 from openisales.config import Settings
 from openisales.replay import MemoryReplayGuard, ReplayGuard, SqlReplayGuard
@@ -37,7 +37,13 @@ _DOCS_HTML = """<!doctype html>
 
 
 def all_operations() -> list[Operation]:
-    return [*business_results.OPERATIONS]
+    # Order matters: campaigns/{vdnId}/{campaignId} routes come last.
+    return [
+        *business_results.OPERATIONS,
+        *writeback.OPERATIONS,
+        *calldata.OPERATIONS,
+        *campaigns.OPERATIONS,
+    ]
 
 
 def master_key(settings: Settings) -> str:
