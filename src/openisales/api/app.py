@@ -22,6 +22,7 @@ from openisales.api.routes import business_results, calldata, campaigns, writeba
 from openisales.clock import Clock, SystemClock
 from openisales.config import Settings
 from openisales.replay import MemoryReplayGuard, ReplayGuard, SqlReplayGuard
+from openisales.services.writeback import Definitions
 from openisales.store.credentials import CredentialCache
 from openisales.store.engine import create_engine
 from openisales.store.ids import IdAllocator
@@ -71,6 +72,7 @@ def build_context(
         credentials=CredentialCache(engine, vault, settings.credential_cache_s),
         replay=replay,
         clock=clock or SystemClock(),
+        definitions=Definitions(),
     )
 
 

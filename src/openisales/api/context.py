@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from openisales.clock import Clock
 from openisales.config import Settings
 from openisales.replay import ReplayGuard
+from openisales.services.writeback import Definitions
 from openisales.store.credentials import CredentialCache
 from openisales.store.ids import IdAllocator
 
@@ -21,3 +22,4 @@ class AppContext:
     credentials: CredentialCache
     replay: ReplayGuard
     clock: Clock
+    definitions: Definitions

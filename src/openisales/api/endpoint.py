@@ -21,7 +21,7 @@ from openisales.api import envelope
 from openisales.api.auth import authenticate
 from openisales.api.context import AppContext
 from openisales.errors import OpenISalesError, ParamError, RequestTooLarge, StorageError
-from openisales.validation import CONVERSION, Obj, Spec, query_params
+from openisales.validation import CONVERSION, WRONG_TYPE, Obj, Spec, query_params
 
 log = logging.getLogger("openisales.api")
 
@@ -41,6 +41,13 @@ class Call:
 
     def path_param(self, name: str) -> str:
         return str(self.request.path_params[name])
+
+    def id_param(self, name: str) -> int:
+        """A 64-bit id from the path; ``02000006`` when it is not a positive integer."""
+        raw = self.path_param(name)
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) >= 2**63:
+            raise ParamError(WRONG_TYPE, name, "must be a 64-bit integer")
+        return int(raw)
 
     def json(self) -> Any:
         """The decoded body; ``02000008`` when it is not JSON, None when it is empty."""

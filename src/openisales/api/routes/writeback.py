@@ -1,7 +1,41 @@
-"""Routes: writeback (being built)."""
+"""``callBusiResult``: the business-result write-back (the seed interface)."""
 
 from __future__ import annotations
 
-from openisales.api.endpoint import Operation
+from openisales.api.endpoint import Call, Operation, Reply
+from openisales.domain.writeback import BODY_SPEC
+from openisales.services import writeback
 
-OPERATIONS: list[Operation] = []
+PATH = "/rest/isales/v1/openapi/campaigns/{vdnId}/callBusiResult/{dataId}"
+SUCCESS_DESC = "The business result is written back successfully."
+
+
+async def call_busi_result(call: Call) -> Reply:
+    data_id = call.id_param("dataId")
+    body = call.checked_body(BODY_SPEC)
+    await writeback.write_back(
+        call.ctx.engine,
+        call.ctx.ids,
+        call.ctx.definitions,
+        vdn_id=call.vdn_id,
+        data_id=data_id,
+        busi_result=body["busiResult"],
+        sub_status=body["subStatus"],
+        busi_result_desc=body["busiResultDesc"],
+        work_no=body["workNo"],
+        now=call.ctx.clock.now(),
+    )
+    return Reply(SUCCESS_DESC)
+
+
+OPERATIONS = [
+    Operation(
+        "POST",
+        PATH,
+        "Write back the business result of an outbound call",
+        call_busi_result,
+        tag="write-back",
+        body=BODY_SPEC,
+        failure_code=writeback.WRITE_FAILED,
+    ),
+]

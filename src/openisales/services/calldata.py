@@ -1,0 +1,119 @@
+"""Add and query outbound call data (spec 2.3)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from openisales.domain.calldata import NewRecord
+from openisales.errors import Conflict, NotFound
+from openisales.store import calldata as store
+from openisales.store.ids import IdAllocator, compose
+from openisales.store.sql import reading, transaction
+
+EXPIRED = 4
+
+
+def _campaign_missing(campaign_id: int) -> NotFound:
+    return NotFound(f"campaignId: campaign {campaign_id} does not exist")
+
+
+async def add(
+    engine: AsyncEngine,
+    ids: IdAllocator,
+    *,
+    vdn_id: int,
+    campaign_id: int,
+    records: list[NewRecord],
+    max_unfinished: int,
+    now: datetime,
+) -> tuple[int, list[dict[str, str]]]:
+    """Store ``records`` in the campaign; returns ``(totalSize, dataIdList)``.
+
+    Raises ``0200007`` when the campaign is not in the VDN, ``0200019`` when it
+    has expired, ``0200020`` when it would hold more than ``max_unfinished``
+    unfinished records. Adds to one campaign are serialised (the campaign row is
+    locked on PostgreSQL; SQLite has a single writer), so the limit holds under
+    concurrency.
+    """
+    numbers = await ids.take(vdn_id, "data", len(records))
+    data_ids = [compose(vdn_id, n) for n in numbers]
+    async with transaction(engine) as conn:
+        state = await store.campaign_state(conn, vdn_id, campaign_id, lock=True)
+        if state is None:
+            raise _campaign_missing(campaign_id)
+        if state.status == EXPIRED or state.end_time <= now:
+            raise Conflict(
+                f"campaignId: campaign {campaign_id} has ended; data cannot be added",
+                result_code="0200019",
+            )
+        unfinished = await store.count_unfinished(conn, vdn_id, campaign_id)
+        if unfinished + len(records) > max_unfinished:
+            raise Conflict(
+                f"callDataList: the campaign would hold {unfinished + len(records)} unfinished "
+                f"records; the maximum is {max_unfinished}",
+                result_code="0200020",
+            )
+        await store.insert(
+            conn, vdn_id, campaign_id, list(zip(data_ids, records, strict=True)), now
+        )
+    listed = [
+        {"called": r.numbers[0].called_no, "dataId": str(d)}
+        for d, r in zip(data_ids, records, strict=True)
+    ]
+    return unfinished + len(records), listed
+
+
+_PROPERTIES = [
+    ("sessionId", "session_id", "Session ID"),
+    ("customField", "custom_field", "Custom field"),
+    ("caller", "caller", "Calling number"),
+    ("callData", "call_data", "Call data"),
+]
+
+
+async def query(
+    engine: AsyncEngine, *, vdn_id: int, campaign_id: int, data_id: int
+) -> dict[str, Any]:
+    """One record as ``data{dataId, properties[], calledNos[], ...}``."""
+    async with reading(engine) as conn:
+        if await store.campaign_state(conn, vdn_id, campaign_id) is None:
+            raise _campaign_missing(campaign_id)
+        row = await store.get(conn, vdn_id, campaign_id, data_id)
+    if row is None:
+        raise NotFound(f"dataId: call data {data_id} does not exist", result_code="0200033")
+    properties = [
+        {"propCode": code, "propName": name, "propValue": getattr(row, column)}
+        for code, column, name in _PROPERTIES
+        if getattr(row, column) is not None
+    ]
+    if row.recycle_time is not None:
+        properties.append(
+            {
+                "propCode": "recycleTime",
+                "propName": "Recycle time",
+                "propValue": row.recycle_time.strftime("%Y-%m-%d %H:%M:%S"),
+            }
+        )
+    return {
+        "dataId": str(row.data_id),
+        "campaignId": row.campaign_id,
+        "properties": properties,
+        "calledNos": json.loads(row.called_nos),
+        "status": row.status,
+        "attemptNo": row.attempt_no,
+        "nextCallTime": _time(row.next_call_time),
+        "reservedWorkNo": row.reserved_work_no,
+        "busiResult": row.busi_result,
+        "subStatus": row.sub_status,
+        "busiResultDesc": row.busi_result_desc,
+        "workNo": row.work_no,
+        "busiWriteTime": _time(row.busi_write_time),
+    }
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else None
