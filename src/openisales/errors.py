@@ -55,7 +55,7 @@ _CODES = [
     (
         "0200011",
         "The query range exceeds 30 days (callresult); the campaign status does not "
-        "allow the operation (resume).",
+        "allow the operation (resume; in openisales also pause and delete).",
         "huawei",
     ),
     ("0200016", "The campaign has already ended (modify).", "huawei"),

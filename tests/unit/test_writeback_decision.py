@@ -78,8 +78,12 @@ def test_records_completed_otherwise_or_being_called_keep_their_schedule() -> No
 
 
 @given(
-    st.integers(0, 5), st.integers(1, 6), st.sampled_from(list(BusiAction)), st.integers(1, 3600),
-    st.sampled_from(list(DataStatus)), st.booleans(),
+    st.integers(0, 5),
+    st.integers(1, 6),
+    st.sampled_from(list(BusiAction)),
+    st.integers(1, 3600),
+    st.sampled_from(list(DataStatus)),
+    st.booleans(),
 )
 def test_properties_of_every_decision(index, count, action, interval, status, same_attempt) -> None:
     index = min(index, count - 1)
@@ -91,7 +95,9 @@ def test_properties_of_every_decision(index, count, action, interval, status, sa
     assert 0 <= out.next_index <= count
     if out.status == DataStatus.WAITING:
         # a retry is never earlier than now + callInterval and always dials an existing number
-        assert out.next_call_time is not None and out.next_call_time >= NOW + timedelta(seconds=interval)
+        assert out.next_call_time is not None and out.next_call_time >= NOW + timedelta(
+            seconds=interval
+        )
         assert out.next_index < count
         assert out.next_index in (index, index + 1)
     else:

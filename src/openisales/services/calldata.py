@@ -9,12 +9,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openisales.domain.calldata import NewRecord
+from openisales.domain.campaign import EXPIRED, effective_status
 from openisales.errors import Conflict, NotFound
 from openisales.store import calldata as store
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import reading, transaction
-
-EXPIRED = 4
 
 
 def _campaign_missing(campaign_id: int) -> NotFound:
@@ -45,7 +44,7 @@ async def add(
         state = await store.campaign_state(conn, vdn_id, campaign_id, lock=True)
         if state is None:
             raise _campaign_missing(campaign_id)
-        if state.status == EXPIRED or state.end_time <= now:
+        if effective_status(state.status, state.end_time, now) == EXPIRED:
             raise Conflict(
                 f"campaignId: campaign {campaign_id} has ended; data cannot be added",
                 result_code="0200019",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -81,3 +82,28 @@ async def find(conn: AsyncConnection, vdn_id: int, code: str) -> tuple[ResultDef
         sa.select(t.c.code).where(t.c.vdn_id == vdn_id, t.c.parent_def_id == parent.def_id)
     )
     return _row(parent), {r.code for r in subs}
+
+
+async def definitions(
+    conn: AsyncConnection, vdn_id: int, codes: Collection[str]
+) -> dict[str, set[str]]:
+    """The top-level results among ``codes``, each mapped to the codes of its children."""
+    if not codes:
+        return {}
+    parents = {
+        r.def_id: r.code
+        for r in await conn.execute(
+            sa.select(t.c.def_id, t.c.code).where(
+                t.c.vdn_id == vdn_id, t.c.parent_def_id == 0, t.c.code.in_(list(codes))
+            )
+        )
+    }
+    out: dict[str, set[str]] = {code: set() for code in parents.values()}
+    if parents:
+        for r in await conn.execute(
+            sa.select(t.c.parent_def_id, t.c.code).where(
+                t.c.vdn_id == vdn_id, t.c.parent_def_id.in_(list(parents))
+            )
+        ):
+            out[parents[r.parent_def_id]].add(r.code)
+    return out

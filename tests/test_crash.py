@@ -1,0 +1,177 @@
+"""Crash safety on PostgreSQL: SIGKILL the server under write-back load, restart, check.
+
+Every write-back answered with HTTP 200 and ``0200000`` is in ``t_isl_data_result``
+exactly once, and no write-back left half a record: a record carries a business
+result if and only if its history row exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from openisales.client import AsyncClient
+from openisales.store.engine import create_engine
+from openisales.store.tables import data, data_result
+from tests.conftest import ENGINES, MASTER_KEY
+from tests.helpers import add_numbers, define, make_campaign
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif("postgres" not in ENGINES, reason="needs OPENISALES_TEST_PG_URL"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as handle:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "openisales", "serve", "--no-tls", "--port", str(port)],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _wait_ready(base: str, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "openisales", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_sigkill_under_load_loses_no_acknowledged_write(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "OPENISALES_DATABASE_URL": database_url,
+        "OPENISALES_MASTER_KEY": MASTER_KEY,
+        "OPENISALES_DATA_DIR": str(tmp_path),
+    }
+    _cli(env, "vdn", "add", "--id", "1", "--name", "crash")
+    out = _cli(env, "keys", "create", "--vdn", "1")
+    ak, sk = out.split("AK: ")[1].split()[0], out.split("SK: ")[1].split()[0]
+    port, log = _free_port(), tmp_path / "server.log"
+    base = f"http://127.0.0.1:{port}"
+    server = _start(env, port, log)
+    try:
+        _wait_ready(base, log)
+        async with AsyncClient(base, ak, sk, vdn_id=1) as client:
+            await define(client, "SOLD")
+            cid = await make_campaign(
+                client,
+                retryPolicy={
+                    "policyType": 0,
+                    "busiPolicy": [
+                        {"busiResultCode": "SOLD", "busiResultPolicy": 2, "callInterval": 60}
+                    ],
+                },
+            )
+            data_ids: list[str] = []
+            for start in range(0, 600, 20):
+                data_ids += await add_numbers(
+                    client, cid, *[str(10_000 + i) for i in range(start, start + 20)]
+                )
+
+        acknowledged: list[str] = []
+        failed: list[str] = []
+        queue = list(data_ids)
+
+        async def writer() -> None:
+            async with AsyncClient(base, ak, sk, vdn_id=1, timeout=5) as client:
+                while queue:
+                    data_id = queue.pop()
+                    try:
+                        reply = await client.write_back(
+                            data_id, {"busiResult": "SOLD", "workNo": "7"}
+                        )
+                    except httpx.HTTPError:
+                        failed.append(data_id)
+                        continue
+                    (acknowledged if reply.get("resultCode") == "0200000" else failed).append(
+                        data_id
+                    )
+
+        async def killer() -> None:
+            while len(acknowledged) < 150:
+                await asyncio.sleep(0.005)
+            server.send_signal(signal.SIGKILL)
+
+        await asyncio.gather(*(writer() for _ in range(8)), killer())
+        server.wait(timeout=10)
+        assert len(acknowledged) >= 150 and failed, "the kill must land mid-stream"
+
+        server = _start(env, port, log)
+        _wait_ready(base, log)
+        engine = create_engine(database_url)
+        async with engine.connect() as conn:
+            history = (
+                await conn.execute(
+                    sa.select(data_result.c.data_id, sa.func.count()).group_by(
+                        data_result.c.data_id
+                    )
+                )
+            ).all()
+            written = {
+                r.data_id
+                for r in (
+                    await conn.execute(
+                        sa.select(data.c.data_id).where(data.c.busi_result.is_not(None))
+                    )
+                ).all()
+            }
+            scheduled = {
+                r.data_id
+                for r in (
+                    await conn.execute(
+                        sa.select(data.c.data_id).where(data.c.reserved_work_no == "7")
+                    )
+                ).all()
+            }
+        await engine.dispose()
+        counts = {r.data_id: r[1] for r in history}
+        assert all(n == 1 for n in counts.values())
+        assert {int(d) for d in acknowledged} <= set(counts)
+        assert set(counts) == written == scheduled  # no half-written record
+        # after the restart the service works again
+        async with AsyncClient(base, ak, sk, vdn_id=1) as client:
+            leftover = next(d for d in data_ids if int(d) not in counts)
+            assert (await client.write_back(leftover, {"busiResult": "SOLD"}))[
+                "resultCode"
+            ] == "0200000"
+    finally:
+        server.kill()
+        server.wait(timeout=10)
