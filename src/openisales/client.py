@@ -140,6 +140,47 @@ class _Endpoints(Generic[R]):
     def write_back(self, data_id: int | str, result: dict[str, Any]) -> R:
         return self._call("POST", f"{_base(self.vdn_id)}/callBusiResult/{data_id}", result)
 
+    # display results and platform failure codes (spec 2.7)
+    def create_obs_result(self, result: dict[str, Any]) -> R:
+        return self._call("POST", f"{_base(self.vdn_id)}/createObResult", result)
+
+    def query_obs_results(self, page_size: int = 50, page_num: int = 1) -> R:
+        return self._call(
+            "GET",
+            f"{_base(self.vdn_id)}/queryOBSResults",
+            params={"pageSize": page_size, "pageNum": page_num},
+        )
+
+    def delete_obs_result(self, def_id: int | str) -> R:
+        return self._call("DELETE", f"{_base(self.vdn_id)}/{def_id}/deleteObsResult")
+
+    def query_obs_result_codes(self, page_size: int = 50, page_num: int = 1) -> R:
+        return self._call(
+            "GET",
+            f"{_base(self.vdn_id)}/queryOBSResultCode",
+            params={"pageSize": page_size, "pageNum": page_num},
+        )
+
+    # holiday calendar (ours)
+    def add_holidays(self, holidays: list[dict[str, str]]) -> R:
+        return self._call("POST", f"{_base(self.vdn_id)}/holidays", {"holidays": holidays})
+
+    def list_holidays(self, **params: Any) -> R:
+        return self._call("GET", f"{_base(self.vdn_id)}/holidays", params=params or None)
+
+    def delete_holidays(self, dates: list[str]) -> R:
+        return self._call("POST", f"{_base(self.vdn_id)}/holidays/delete", {"dates": dates})
+
+    # dialing: attempt results from a CTI, agent preview pull (ours)
+    def report_attempt(self, attempt: dict[str, Any]) -> R:
+        return self._call("POST", f"{_base(self.vdn_id)}/attemptResult", attempt)
+
+    def pull_next(self, work_no: str, campaign_id: int | None = None) -> R:
+        body: dict[str, Any] = {"workNo": work_no}
+        if campaign_id is not None:
+            body["campaignId"] = campaign_id
+        return self._call("POST", f"{_base(self.vdn_id)}/agent/next", body)
+
 
 class Client(_Endpoints[Any]):
     """Synchronous client; use as a context manager."""

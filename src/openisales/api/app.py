@@ -18,7 +18,15 @@ from openisales.api import envelope
 from openisales.api.context import AppContext
 from openisales.api.endpoint import Operation
 from openisales.api.openapi import build
-from openisales.api.routes import business_results, calldata, campaigns, writeback
+from openisales.api.routes import (
+    attempts,
+    business_results,
+    calldata,
+    campaigns,
+    holidays,
+    obs_results,
+    writeback,
+)
 from openisales.clock import Clock, SystemClock
 from openisales.config import Settings
 from openisales.replay import MemoryReplayGuard, ReplayGuard, SqlReplayGuard
@@ -43,6 +51,9 @@ def all_operations() -> list[Operation]:
         *business_results.OPERATIONS,
         *writeback.OPERATIONS,
         *calldata.OPERATIONS,
+        *obs_results.OPERATIONS,
+        *holidays.OPERATIONS,
+        *attempts.OPERATIONS,
         *campaigns.OPERATIONS,
     ]
 

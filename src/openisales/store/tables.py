@@ -137,6 +137,9 @@ campaign = sa.Table(
     sa.Column("no_retry_policy", sa.Text, nullable=True),  # JSON list of display codes
     sa.Column("busi_policy", sa.Text, nullable=True),  # JSON list
     sa.Column("retry_policy_updated_at", UTCDateTime, nullable=True),
+    sa.Column("max_concurrency", sa.Integer, nullable=True),  # calls in progress at once
+    sa.Column("gateway", sa.String(16), nullable=True),  # None = the server's default
+    sa.Column("gateway_config", sa.Text, nullable=True),  # JSON object
     _created(),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.PrimaryKeyConstraint("vdn_id", "campaign_id"),
@@ -171,11 +174,21 @@ data = sa.Table(
     sa.Column("work_no", sa.String(32), nullable=True),
     sa.Column("busi_write_time", UTCDateTime, nullable=True),
     sa.Column("busi_attempt_no", sa.Integer, nullable=True),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_expires_at", UTCDateTime, nullable=True),
+    sa.Column("day_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("attempt_day", sa.String(10), nullable=True),  # VDN-local yyyy-mm-dd
+    sa.Column("first_attempt_day", sa.String(10), nullable=True),
+    sa.Column("result_retries", sa.Text, nullable=True),  # JSON {result type: retries}
+    sa.Column("last_result_code", sa.String(16), nullable=True),
+    sa.Column("last_call_id", sa.String(64), nullable=True),
+    sa.Column("complete_reason", sa.String(16), nullable=True),
     _created(),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("completed_at", UTCDateTime, nullable=True),
     sa.PrimaryKeyConstraint("vdn_id", "data_id"),
     sa.Index(None, "vdn_id", "campaign_id", "status", "next_call_time"),
+    sa.Index(None, "status", "lease_expires_at"),
 )
 
 data_result = sa.Table(
@@ -203,4 +216,40 @@ data_result = sa.Table(
     sa.PrimaryKeyConstraint("vdn_id", "result_id"),
     sa.Index(None, "vdn_id", "data_id"),
     sa.Index(None, "vdn_id", "campaign_id", "created_at"),
+)
+
+holiday = sa.Table(
+    "t_isl_holiday",
+    metadata,
+    _vdn(),
+    sa.Column("holiday_date", sa.String(10), nullable=False),  # yyyy-mm-dd, VDN-local
+    sa.Column("name", sa.String(64), nullable=False),
+    _created(),
+    sa.PrimaryKeyConstraint("vdn_id", "holiday_date"),
+)
+
+# Display results ("外显结果", spec 2.7): a code shown to users that groups
+# platform failure codes.
+obs_result = sa.Table(
+    "t_isl_obs_result",
+    metadata,
+    _vdn(),
+    sa.Column("def_id", sa.BigInteger, nullable=False),
+    sa.Column("result_code", sa.String(8), nullable=False),
+    sa.Column("display_result", sa.String(100), nullable=False),
+    _created(),
+    sa.PrimaryKeyConstraint("vdn_id", "def_id"),
+    sa.UniqueConstraint("vdn_id", "result_code"),
+)
+
+obs_result_map = sa.Table(
+    "t_isl_obs_result_map",
+    metadata,
+    _vdn(),
+    sa.Column("map_id", sa.BigInteger, nullable=False),
+    sa.Column("def_id", sa.BigInteger, nullable=False),
+    sa.Column("fail_code", sa.String(8), nullable=False),
+    sa.PrimaryKeyConstraint("vdn_id", "map_id"),
+    sa.UniqueConstraint("vdn_id", "fail_code"),
+    sa.Index(None, "vdn_id", "def_id"),
 )
