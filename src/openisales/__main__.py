@@ -12,7 +12,8 @@ import click
 from openisales.api.app import master_key
 from openisales.clock import SystemClock
 from openisales.config import ConfigError, Settings
-from openisales.services import admin
+from openisales.errors import OpenISalesError
+from openisales.services import admin, holidays
 from openisales.store import schema
 from openisales.store.engine import create_engine
 from openisales.vault import Vault, new_master_key
@@ -139,6 +140,9 @@ def serve(
         "OPENISALES_DATABASE_URL": settings.database_url,
     }
     os.environ.update({k: v for k, v in env.items() if v})
+    from openisales.logs import configure
+
+    configure(settings.log_level, settings.log_format)
     scheme = "https" if settings.tls else "http"
     click.echo(f"openisales listening on {scheme}://{settings.host}:{settings.port}", err=True)
     uvicorn.run(
@@ -182,6 +186,59 @@ def vdn_list(settings: Settings) -> None:
     """List VDNs."""
     for item in _run(settings, admin.list_vdns):
         click.echo(f"{item.vdn_id}\t{item.name}\t{item.time_zone}")
+
+
+@cli.group()
+def holiday() -> None:
+    """Manage a VDN's holiday calendar (the days that use the holiday slots)."""
+
+
+@holiday.command("add")
+@click.option("--vdn", "vdn_id", type=int, required=True, help="VDN id.")
+@click.option("--date", "day", required=True, help="yyyy-mm-dd, in the VDN's time zone.")
+@click.option("--name", default="", help="At most 64 characters.")
+@click.pass_obj
+def holiday_add(settings: Settings, vdn_id: int, day: str, name: str) -> None:
+    """Add a holiday, or rename the one already on that date."""
+    try:
+        item = holidays.holiday(day, name)
+        _run(
+            settings,
+            lambda e: holidays.add(e, vdn_id=vdn_id, holidays=[item], now=SystemClock().now()),
+        )
+    except OpenISalesError as exc:
+        raise click.ClickException(exc.description) from None
+    click.echo(f"holiday {item.day} ({item.name}) saved for VDN {vdn_id}")
+
+
+@holiday.command("list")
+@click.option("--vdn", "vdn_id", type=int, required=True, help="VDN id.")
+@click.option("--year", type=click.IntRange(1, 9999), default=None, help="Only this year.")
+@click.pass_obj
+def holiday_list(settings: Settings, vdn_id: int, year: int | None) -> None:
+    """List a VDN's holidays in date order."""
+    try:
+        found = _run(settings, lambda e: holidays.query(e, vdn_id=vdn_id, year=year))
+    except OpenISalesError as exc:
+        raise click.ClickException(exc.description) from None
+    for item in found:
+        click.echo(f"{item.day}\t{item.name}")
+
+
+@holiday.command("delete")
+@click.option("--vdn", "vdn_id", type=int, required=True, help="VDN id.")
+@click.option("--date", "day", required=True, help="yyyy-mm-dd.")
+@click.pass_obj
+def holiday_delete(settings: Settings, vdn_id: int, day: str) -> None:
+    """Delete the holiday on a date."""
+    try:
+        date = holidays.parse_date(day, "date")
+        deleted = _run(settings, lambda e: holidays.delete(e, vdn_id=vdn_id, days=[date]))
+    except OpenISalesError as exc:
+        raise click.ClickException(exc.description) from None
+    if not deleted:
+        raise click.ClickException(f"no holiday on {date} in VDN {vdn_id}")
+    click.echo(f"holiday {date} deleted from VDN {vdn_id}")
 
 
 @cli.group()
@@ -240,6 +297,56 @@ def keys_revoke(settings: Settings, ak: str) -> None:
 def keys_master_key() -> None:
     """Print a new master key for OPENISALES_MASTER_KEY."""
     click.echo(new_master_key())
+
+
+@cli.command()
+@click.pass_obj
+def worker(settings: Settings) -> None:
+    """Run the dispatcher (claims due call data and places calls) until SIGTERM."""
+    import signal
+
+    import httpx
+
+    from openisales.bootstrap import build_dispatcher
+    from openisales.logs import configure
+    from openisales.metrics import Metrics
+    from openisales.store.ids import IdAllocator
+
+    configure(settings.log_level, settings.log_format)
+
+    async def job(engine: Any) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        async with httpx.AsyncClient(timeout=10) as http:
+            dispatcher = build_dispatcher(
+                settings,
+                engine,
+                IdAllocator(engine),
+                SystemClock(),
+                metrics=Metrics(),
+                webhook_http=http,
+            )
+            await dispatcher.run(stop)
+
+    _run(settings, job)
+
+
+@cli.command()
+@click.option("--records", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same run.")
+@click.option("--vdn", "vdn_id", type=click.IntRange(1, 9999), default=1, show_default=True)
+@click.pass_obj
+def simulate(settings: Settings, records: int, seed: int, vdn_id: int) -> None:
+    """Run a simulated campaign end to end (virtual time) and print a summary."""
+    from openisales import simulation
+
+    if settings.embedded:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    summary = asyncio.run(simulation.run(settings, records=records, seed=seed, vdn_id=vdn_id))
+    for line in summary.lines():
+        click.echo(line)
 
 
 def main() -> None:

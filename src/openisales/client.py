@@ -175,6 +175,12 @@ class _Endpoints(Generic[R]):
     def report_attempt(self, attempt: dict[str, Any]) -> R:
         return self._call("POST", f"{_base(self.vdn_id)}/attemptResult", attempt)
 
+    def set_dialing(self, campaign_id: int, settings: dict[str, Any]) -> R:
+        return self._call("POST", f"{_base(self.vdn_id)}/dialing/{campaign_id}", settings)
+
+    def get_dialing(self, campaign_id: int) -> R:
+        return self._call("GET", f"{_base(self.vdn_id)}/dialing/{campaign_id}")
+
     def pull_next(self, work_no: str, campaign_id: int | None = None) -> R:
         body: dict[str, Any] = {"workNo": work_no}
         if campaign_id is not None:

@@ -51,6 +51,19 @@ class Settings:
     calldata_max_per_request: int = 20
     max_unfinished_per_campaign: int = 200_000
     log_level: str = "info"
+    log_format: str = "json"  # "json" or "text"
+    # dialing engine
+    worker: bool | None = None  # run the dispatcher inside `serve` (default: embedded only)
+    gateway: str = ""  # default gateway of campaigns that name none: "", simulator, webhook
+    webhook_url: str = ""
+    webhook_ak: str = ""
+    webhook_sk: str = ""
+    lease_s: int = 120
+    result_wait_s: int = 600
+    reservation_fallback_s: int = 300  # 0 = a reserved retry never falls back to any agent
+    common_retry_interval_s: int = 600
+    claim_batch: int = 500
+    default_concurrency: int = 100
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -82,6 +95,11 @@ class Settings:
             ("tls_key", "TLS_KEY"),
             ("replay_guard", "REPLAY_GUARD"),
             ("log_level", "LOG_LEVEL"),
+            ("log_format", "LOG_FORMAT"),
+            ("gateway", "GATEWAY"),
+            ("webhook_url", "WEBHOOK_URL"),
+            ("webhook_ak", "WEBHOOK_AK"),
+            ("webhook_sk", "WEBHOOK_SK"),
         ]:
             if (v := get(name)) is not None:
                 values[key] = v
@@ -92,6 +110,12 @@ class Settings:
             ("max_body_bytes", "MAX_BODY_BYTES"),
             ("calldata_max_per_request", "CALLDATA_MAX_PER_REQUEST"),
             ("max_unfinished_per_campaign", "MAX_UNFINISHED_PER_CAMPAIGN"),
+            ("lease_s", "LEASE_S"),
+            ("result_wait_s", "RESULT_WAIT_S"),
+            ("reservation_fallback_s", "RESERVATION_FALLBACK_S"),
+            ("common_retry_interval_s", "COMMON_RETRY_INTERVAL_S"),
+            ("claim_batch", "CLAIM_BATCH"),
+            ("default_concurrency", "DEFAULT_CONCURRENCY"),
         ]:
             if (v := get(name)) is not None:
                 try:
@@ -102,6 +126,8 @@ class Settings:
             values["credential_cache_s"] = float(v)
         if (v := get("TLS")) is not None:
             values["tls"] = _bool(v)
+        if (v := get("WORKER")) is not None:
+            values["worker"] = _bool(v)
         if (v := get("SIGNING_PROFILES")) is not None:
             values["signing_profiles"] = tuple(p.strip() for p in v.split(",") if p.strip())
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -131,6 +157,22 @@ class Settings:
             raise ConfigError("OPENISALES_CALLDATA_MAX_PER_REQUEST must be within 1..10000")
         if self.tls and bool(self.tls_cert) != bool(self.tls_key):
             raise ConfigError("--tls-cert and --tls-key go together")
+        if self.gateway not in {"", "simulator", "webhook"}:
+            raise ConfigError("OPENISALES_GATEWAY must be empty, 'simulator' or 'webhook'")
+        if self.webhook_sk and self.webhook_sk.strip().lower() in _PLACEHOLDERS:
+            raise ConfigError("OPENISALES_WEBHOOK_SK is a placeholder")
+        if bool(self.webhook_ak) != bool(self.webhook_sk):
+            raise ConfigError("OPENISALES_WEBHOOK_AK and OPENISALES_WEBHOOK_SK go together")
+        if self.log_format not in {"json", "text"}:
+            raise ConfigError("OPENISALES_LOG_FORMAT must be 'json' or 'text'")
+        for name in ("lease_s", "result_wait_s", "claim_batch", "default_concurrency"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"OPENISALES_{name.upper()} must be positive")
+
+    @property
+    def run_worker(self) -> bool:
+        """Whether ``serve`` also runs the dispatcher."""
+        return self.embedded if self.worker is None else self.worker
 
 
 def normalise_database_url(url: str) -> str:

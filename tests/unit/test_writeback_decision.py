@@ -18,7 +18,7 @@ STOP = BusiRule("X", None, BusiAction.STOP, None)
 
 
 def state(status=DataStatus.AWAITING_RESULT, attempt_no=1, index=0, count=3, busi=None):
-    return RecordState(status, attempt_no, index, count, busi)
+    return RecordState(status, attempt_no, index, index + 1 if index + 1 < count else None, busi)
 
 
 def test_exact_sub_code_rule_wins_over_code_only_rule() -> None:
@@ -59,10 +59,10 @@ def test_stop_or_no_matching_rule_completes(rules) -> None:
 
 def test_second_write_back_for_the_same_attempt_replaces_the_first() -> None:
     first = decide(state(index=0), (NEXT,), busi_result="X", sub_status=None, work_no=None, now=NOW)
-    after_first = RecordState(first.status, 1, 0, 3, busi_attempt_no=1)
+    after_first = RecordState(first.status, 1, 0, 1, busi_attempt_no=1)
     second = decide(after_first, (NEXT,), busi_result="X", sub_status=None, work_no=None, now=NOW)
     assert second.next_index == first.next_index == 1  # not 2: computed from the same attempt
-    completed = RecordState(DataStatus.COMPLETED, 1, 0, 3, busi_attempt_no=1)
+    completed = RecordState(DataStatus.COMPLETED, 1, 0, 1, busi_attempt_no=1)
     reopened = decide(completed, (SAME,), busi_result="X", sub_status=None, work_no=None, now=NOW)
     assert reopened.reschedule and reopened.status == DataStatus.WAITING
 
@@ -88,7 +88,9 @@ def test_records_completed_otherwise_or_being_called_keep_their_schedule() -> No
 def test_properties_of_every_decision(index, count, action, interval, status, same_attempt) -> None:
     index = min(index, count - 1)
     rule = BusiRule("X", None, action, None if action == BusiAction.STOP else interval)
-    rec = RecordState(status, 3, index, count, 3 if same_attempt else 2)
+    rec = RecordState(
+        status, 3, index, index + 1 if index + 1 < count else None, 3 if same_attempt else 2
+    )
     out = decide(rec, (rule,), busi_result="X", sub_status=None, work_no="9", now=NOW)
     if not out.reschedule:
         return

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 import sqlalchemy as sa
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -27,8 +30,10 @@ from openisales.api.routes import (
     obs_results,
     writeback,
 )
+from openisales.bootstrap import build_dispatcher
 from openisales.clock import Clock, SystemClock
 from openisales.config import Settings
+from openisales.metrics import Metrics
 from openisales.replay import MemoryReplayGuard, ReplayGuard, SqlReplayGuard
 from openisales.services.writeback import Definitions
 from openisales.store.credentials import CredentialCache
@@ -84,6 +89,7 @@ def build_context(
         replay=replay,
         clock=clock or SystemClock(),
         definitions=Definitions(),
+        metrics=Metrics(),
     )
 
 
@@ -111,6 +117,10 @@ def create_app(
     async def docs(_request: Request) -> Response:
         return HTMLResponse(_DOCS_HTML)
 
+    async def metrics(request: Request) -> Response:
+        ctx: AppContext = request.app.state.ctx
+        return Response(ctx.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
     async def healthz(_request: Request) -> Response:
         return envelope.json_response({"status": "ok"})
 
@@ -131,6 +141,7 @@ def create_app(
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
     static = _swagger_static()
@@ -141,9 +152,26 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ctx = context or build_context(settings, clock=clock)
         app.state.ctx = ctx
+        stop = asyncio.Event()
+        worker = None
+        webhook_http = httpx.AsyncClient(timeout=10)
+        if context is None and settings.run_worker:
+            dispatcher = build_dispatcher(
+                settings,
+                ctx.engine,
+                ctx.ids,
+                ctx.clock,
+                metrics=ctx.metrics,
+                webhook_http=webhook_http,
+            )
+            worker = asyncio.create_task(dispatcher.run(stop))
         try:
             yield
         finally:
+            stop.set()
+            if worker is not None:
+                await worker
+            await webhook_http.aclose()
             if context is None:
                 await ctx.engine.dispose()
 

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openisales.clock import Clock
 from openisales.config import Settings
+from openisales.metrics import Metrics
 from openisales.replay import ReplayGuard
 from openisales.services.writeback import Definitions
 from openisales.store.credentials import CredentialCache
@@ -23,3 +24,4 @@ class AppContext:
     replay: ReplayGuard
     clock: Clock
     definitions: Definitions
+    metrics: Metrics

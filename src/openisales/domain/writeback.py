@@ -32,7 +32,7 @@ class RecordState:
     status: DataStatus
     attempt_no: int
     attempt_index: int
-    number_count: int
+    next_number: int | None  # the number after attempt_index in dialling order, if any
     busi_attempt_no: int | None  # the attempt the last write-back belonged to
 
 
@@ -70,8 +70,8 @@ def decide(
     done = Outcome(True, DataStatus.COMPLETED, state.attempt_index, None, None, rule, True)
     if rule is None or rule.action == BusiAction.STOP:
         return done
-    index = state.attempt_index + (1 if rule.action == BusiAction.NEXT_NUMBER else 0)
-    if index >= state.number_count:
+    index = state.next_number if rule.action == BusiAction.NEXT_NUMBER else state.attempt_index
+    if index is None:
         return done
     assert rule.interval_s is not None  # required unless STOP
     return Outcome(

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from openisales.domain.attempt import CalledNumber, next_in_rotation, rotation
 from openisales.domain.business_result import sub_status_belongs
 from openisales.domain.calldata import DataStatus
 from openisales.domain.retry_policy import BusiRule, rules_from_json
@@ -89,11 +90,15 @@ async def write_back(
                 result_code="0200034",
             )
         numbers = json.loads(row.called_nos)
+        order = rotation(
+            [CalledNumber(n["calledNo"], n.get("type") or "") for n in numbers],
+            json.loads(row.call_policy) if row.call_policy else None,
+        )
         state = RecordState(
             status=DataStatus(row.status),
             attempt_no=row.attempt_no,
             attempt_index=row.attempt_index,
-            number_count=len(numbers),
+            next_number=next_in_rotation(order, row.attempt_index),
             busi_attempt_no=row.busi_attempt_no,
         )
         outcome = decide(

@@ -67,7 +67,7 @@ async def insert(
                 "attempt_index": 0,
                 "status": int(DataStatus.WAITING),
                 "attempt_no": 0,
-                "next_call_time": None,
+                "next_call_time": now,  # due at once, first come first served
                 "created_at": now,
                 "updated_at": now,
             }
@@ -93,6 +93,7 @@ _WRITEBACK_COLUMNS = (
     data.c.called_nos,
     data.c.busi_attempt_no,
     campaign.c.busi_policy,
+    campaign.c.call_policy,
 )
 
 
@@ -167,6 +168,7 @@ async def record_writeback(
             next_call_time=outcome.next_call_time,
             reserved_work_no=outcome.reserved_work_no,
             completed_at=now if outcome.completed else None,
+            complete_reason="business-result" if outcome.completed else None,
         )
     await conn.execute(
         sa.update(data)

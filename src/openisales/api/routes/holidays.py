@@ -1,7 +1,57 @@
-"""Routes: holidays (being built)."""
+"""The per-VDN holiday calendar (ours): add, list, delete."""
 
 from __future__ import annotations
 
-from openisales.api.endpoint import Operation
+from openisales.api.endpoint import Call, Operation, Reply
+from openisales.services import holidays
 
-OPERATIONS: list[Operation] = []
+PATH = "/rest/isales/v1/openapi/campaigns/{vdnId}/holidays"
+_TAG = "holidays"
+
+
+async def add_holidays(call: Call) -> Reply:
+    planned = holidays.plan_add(call.checked_body(holidays.ADD_SPEC))
+    added = await holidays.add(
+        call.ctx.engine, vdn_id=call.vdn_id, holidays=planned, now=call.ctx.clock.now()
+    )
+    return Reply("add holidays success", holidays.to_wire(added))
+
+
+async def list_holidays(call: Call) -> Reply:
+    params = call.checked_query(holidays.LIST_SPEC)
+    found = await holidays.query(call.ctx.engine, vdn_id=call.vdn_id, year=params["year"])
+    return Reply("query success", holidays.to_wire(found))
+
+
+async def delete_holidays(call: Call) -> Reply:
+    days = holidays.plan_delete(call.checked_body(holidays.DELETE_SPEC))
+    deleted = await holidays.delete(call.ctx.engine, vdn_id=call.vdn_id, days=days)
+    return Reply("delete holidays success", holidays.to_wire(deleted))
+
+
+OPERATIONS = [
+    Operation(
+        "POST",
+        PATH,
+        "Add holidays (ours; a date already listed takes the new name)",
+        add_holidays,
+        tag=_TAG,
+        body=holidays.ADD_SPEC,
+    ),
+    Operation(
+        "GET",
+        PATH,
+        "List the VDN's holidays (ours) in date order, optionally of one year",
+        list_holidays,
+        tag=_TAG,
+        query=holidays.LIST_SPEC,
+    ),
+    Operation(
+        "POST",
+        PATH + "/delete",
+        "Delete holidays (ours) by date; returns those that were listed",
+        delete_holidays,
+        tag=_TAG,
+        body=holidays.DELETE_SPEC,
+    ),
+]

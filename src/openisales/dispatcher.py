@@ -1,0 +1,254 @@
+"""The dispatcher: claims due call data and hands it to gateways, durably.
+
+Each ``tick``: recover attempts whose lease expired (counted as failed with
+``34608``), complete answered records whose write-back never came and open
+records of ended campaigns, then for every running campaign inside its time
+window claim due records up to its concurrency cap and dispatch them. All
+state lives in the database, so any number of dispatchers may run against one
+PostgreSQL database, and a restarted one simply carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from openisales.clock import Clock
+from openisales.domain import window
+from openisales.gateways.base import CallTask, Gateway
+from openisales.metrics import Metrics
+from openisales.services import dialing
+from openisales.services.dialing import AttemptReport, DialerTiming, DisplayLookup
+from openisales.store import dispatch, holidays
+from openisales.store.ids import IdAllocator
+from openisales.store.sql import reading, transaction
+
+log = logging.getLogger("openisales.dialing")
+
+
+@dataclass(frozen=True)
+class DispatcherSettings:
+    lease_s: int = 120
+    claim_batch: int = 500
+    default_concurrency: int = 100
+    reservation_fallback_s: int | None = 300  # None: a reservation never falls back
+    poll_interval_s: float = 0.2
+    housekeeping_s: float = 5.0
+    timing: DialerTiming = field(default_factory=DialerTiming)
+    default_gateway: str = ""
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        ids: IdAllocator,
+        gateways: Mapping[str, Gateway],
+        clock: Clock,
+        settings: DispatcherSettings,
+        *,
+        metrics: Metrics | None = None,
+        displays: DisplayLookup = dialing.no_display,
+        worker_id: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.ids = ids
+        self.gateways = gateways
+        self.clock = clock
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        self.displays = displays
+        self.worker_id = worker_id or f"w-{uuid.uuid4().hex[:12]}"
+        self._holidays: dict[int, tuple[float, frozenset[date]]] = {}
+        self._last_housekeeping = float("-inf")
+
+    async def report(self, reports: list[AttemptReport]) -> list[dialing.Applied]:
+        """Apply attempt outcomes (the gateways' reporter)."""
+        applied = await dialing.record_attempts(
+            self.engine,
+            self.ids,
+            reports,
+            now=self.clock.now(),
+            timing=self.settings.timing,
+            displays=self.displays,
+        )
+        for item in applied:
+            if item.applied:
+                self.metrics.attempts.labels(item.report.fail_code).inc()
+                log.info(
+                    "attempt outcome",
+                    extra={
+                        "dataId": str(item.report.data_id),
+                        "campaignId": item.campaign_id,
+                        "attemptNo": item.report.attempt_no,
+                        "failCode": item.report.fail_code,
+                        "next": item.kind.value if item.kind else None,
+                    },
+                )
+        return applied
+
+    async def tick(self) -> int:
+        """One round; returns the number of calls dispatched."""
+        now = self.clock.now()
+        await self._recover(now)
+        if time.monotonic() - self._last_housekeeping >= self.settings.housekeeping_s:
+            await self._housekeeping(now)
+        async with reading(self.engine) as conn:
+            campaigns = await dispatch.running_campaigns(conn, now)
+        total = 0
+        for campaign in campaigns:
+            gateway = self.gateways.get(campaign.gateway or self.settings.default_gateway)
+            if gateway is None or not await self._in_window(campaign, now):
+                continue
+            total += await self._dispatch(campaign, gateway, now)
+        return total
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick until ``stop`` is set; a failing round is logged and retried."""
+        log.info("dispatcher started", extra={"worker": self.worker_id})
+        while not stop.is_set():
+            try:
+                busy = await self.tick()
+            except Exception:
+                log.exception("dispatcher round failed")
+                busy = 0
+            if not busy:
+                try:
+                    await asyncio.wait_for(stop.wait(), self.settings.poll_interval_s)
+                except TimeoutError:
+                    pass
+        log.info("dispatcher stopped", extra={"worker": self.worker_id})
+
+    async def _in_window(self, campaign: dispatch.CampaignRow, now: datetime) -> bool:
+        days = await self._holiday_set(campaign.vdn_id)
+        schedule = msgspec.json.decode(campaign.schedule) if campaign.schedule else {}
+        try:
+            return window.is_open(
+                schedule,
+                begin=campaign.begin,
+                end=campaign.end,
+                tz=ZoneInfo(campaign.time_zone),
+                holidays=days,
+                now=now,
+            )
+        except ValueError:
+            log.warning(
+                "campaign has an unusable schedule", extra={"campaignId": campaign.campaign_id}
+            )
+            return False
+
+    async def _holiday_set(self, vdn_id: int) -> frozenset[date]:
+        stamp = time.monotonic()
+        hit = self._holidays.get(vdn_id)
+        if hit is not None and stamp - hit[0] < 30:
+            return hit[1]
+        async with reading(self.engine) as conn:
+            days = await holidays.holiday_set(conn, vdn_id)
+        self._holidays[vdn_id] = (stamp, days)
+        return days
+
+    async def _dispatch(
+        self, campaign: dispatch.CampaignRow, gateway: Gateway, now: datetime
+    ) -> int:
+        agents = gateway.agents(campaign)
+        fallback = self.settings.reservation_fallback_s
+        today = now.astimezone(ZoneInfo(campaign.time_zone)).date().isoformat()
+        async with transaction(self.engine) as conn:
+            if not await dispatch.lock_campaign(conn, campaign.vdn_id, campaign.campaign_id):
+                return 0
+            cap = campaign.max_concurrency or self.settings.default_concurrency
+            free = cap - await dispatch.count_calling(conn, campaign.vdn_id, campaign.campaign_id)
+            if free <= 0:
+                return 0
+            rows = await dispatch.claim(
+                conn,
+                vdn_id=campaign.vdn_id,
+                campaign_id=campaign.campaign_id,
+                worker=self.worker_id,
+                limit=min(free, self.settings.claim_batch),
+                now=now,
+                lease_until=now + timedelta(seconds=self.settings.lease_s),
+                today=today,
+                agents=agents,
+                fallback_before=now - timedelta(seconds=fallback) if fallback is not None else None,
+            )
+        if not rows:
+            return 0
+        callers = msgspec.json.decode(campaign.caller_no) if campaign.caller_no else []
+        caller_no = _first_caller(callers)
+        tasks = []
+        for row in rows:
+            numbers = msgspec.json.decode(row.called_nos)
+            reserved = row.reserved_work_no
+            keep = reserved if agents is None or reserved in agents else None
+            tasks.append(
+                CallTask(
+                    vdn_id=row.vdn_id,
+                    campaign_id=row.campaign_id,
+                    data_id=row.data_id,
+                    attempt_no=row.attempt_no,
+                    called=numbers[row.attempt_index]["calledNo"],
+                    caller_no=row.caller or caller_no,
+                    call_data=row.call_data,
+                    work_no=keep,
+                )
+            )
+            if row.attempt_no > 1 and row.next_call_time is not None:
+                self.metrics.lateness.observe(max(0.0, (now - row.next_call_time).total_seconds()))
+            log.info(
+                "dispatch",
+                extra={
+                    "dataId": str(row.data_id),
+                    "campaignId": row.campaign_id,
+                    "attemptNo": row.attempt_no,
+                    "workNo": keep,
+                    "gateway": gateway.name,
+                },
+            )
+        self.metrics.claims.inc(len(rows))
+        self.metrics.dispatches.labels(gateway.name).inc(len(tasks))
+        await gateway.dispatch(campaign, tasks)
+        return len(tasks)
+
+    async def _recover(self, now: datetime) -> None:
+        async with reading(self.engine) as conn:
+            expired = await dispatch.expired_leases(conn, now, self.settings.claim_batch)
+        if not expired:
+            return
+        reports = [
+            AttemptReport(r.vdn_id, r.data_id, r.attempt_no, dialing.NO_RESULT, end_time=now)
+            for r in expired
+        ]
+        applied = await self.report(reports)
+        recovered = sum(1 for a in applied if a.applied)
+        self.metrics.recovered.inc(recovered)
+        if recovered:
+            log.warning("recovered attempts without outcome", extra={"count": recovered})
+
+    async def _housekeeping(self, now: datetime) -> None:
+        async with transaction(self.engine) as conn:
+            overdue = await dispatch.complete_overdue_results(conn, now, 10_000)
+            ended = await dispatch.complete_ended_campaigns(conn, now, 10_000)
+        self._last_housekeeping = time.monotonic()
+        if overdue or ended:
+            log.info("records completed", extra={"noWriteBack": overdue, "campaignEnded": ended})
+
+
+def _first_caller(callers: object) -> str | None:
+    if isinstance(callers, str):
+        return callers
+    if isinstance(callers, list) and callers:
+        ranked = sorted(
+            (c for c in callers if isinstance(c, dict)), key=lambda c: c.get("priority") or 5
+        )
+        return str(ranked[0].get("accessCode")) if ranked else None
+    return None

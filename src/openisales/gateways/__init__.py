@@ -1,0 +1,3 @@
+"""Gateways to the telephony side: one small interface, several implementations."""
+
+from __future__ import annotations

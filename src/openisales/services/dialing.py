@@ -1,0 +1,272 @@
+"""Record attempt outcomes: history row, counters and the record's next step.
+
+Outcomes arrive from a gateway (the simulator in process, a CTI through the
+signed ``attemptResult`` endpoint) or from lease recovery. Each batch is one
+transaction. An outcome for an attempt that is no longer in progress (a
+duplicate report, or a report after the lease was recovered) changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from openisales.domain import attempt
+from openisales.domain.calldata import DataStatus
+from openisales.services import obs_results
+from openisales.store.ids import IdAllocator, compose
+from openisales.store.sql import transaction
+from openisales.store.tables import campaign, data, data_result, vdn
+
+NO_RESULT = "34608"  # Huawei: no result, written back on timeout
+
+DisplayLookup = Callable[[AsyncConnection, int], Awaitable[Mapping[str, str]]]
+
+
+@dataclass(frozen=True)
+class AttemptReport:
+    vdn_id: int
+    data_id: int
+    attempt_no: int
+    fail_code: str
+    call_id: str | None = None
+    ring_time: datetime | None = None
+    answer_time: datetime | None = None
+    end_time: datetime | None = None
+    work_no: str | None = None
+
+
+@dataclass(frozen=True)
+class Applied:
+    report: AttemptReport
+    applied: bool
+    missing: bool = False  # the record does not exist (in that VDN)
+    kind: attempt.Kind | None = None
+    display_code: str | None = None
+    campaign_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DialerTiming:
+    result_wait_s: int = 600  # answered calls wait this long for the write-back
+    common_interval_s: int = 600  # gap between attempts under a common policy
+
+
+async def no_display(_conn: AsyncConnection, _vdn_id: int) -> Mapping[str, str]:
+    return {}
+
+
+async def display_map(conn: AsyncConnection, vdn_id: int) -> Mapping[str, str]:
+    """The VDN's failCode -> display resultCode map (``createObResult``)."""
+    return await obs_results.mapping(conn, vdn_id=vdn_id)
+
+
+@lru_cache(maxsize=1024)
+def _policy(
+    policy_type: int | None, policy_json: str | None, no_retry: str | None, call_policy: str | None
+) -> attempt.Policy:
+    return attempt.Policy(
+        policy_type=policy_type,
+        entries=tuple(json.loads(policy_json)) if policy_json else (),
+        no_retry=frozenset(json.loads(no_retry)) if no_retry else frozenset(),
+        call_policy=json.loads(call_policy) if call_policy else None,
+    )
+
+
+_LOCK_COLUMNS = (
+    data.c.vdn_id,
+    data.c.data_id,
+    data.c.campaign_id,
+    data.c.status,
+    data.c.attempt_no,
+    data.c.attempt_index,
+    data.c.called_nos,
+    data.c.day_attempts,
+    data.c.attempt_day,
+    data.c.first_attempt_day,
+    data.c.result_retries,
+    campaign.c.policy_type,
+    campaign.c.policy_json,
+    campaign.c.no_retry_policy,
+    campaign.c.call_policy,
+    vdn.c.time_zone,
+)
+
+_UPDATE = (
+    sa.update(data)
+    .where(data.c.vdn_id == sa.bindparam("k_vdn"), data.c.data_id == sa.bindparam("k_data"))
+    .values(
+        status=sa.bindparam("v_status"),
+        next_index=sa.bindparam("v_next_index"),
+        next_call_time=sa.bindparam("v_next_call_time"),
+        reserved_work_no=sa.case(
+            (sa.bindparam("v_keep_reservation"), data.c.reserved_work_no), else_=None
+        ),
+        lease_owner=None,
+        lease_expires_at=None,
+        last_fail_code=sa.bindparam("v_fail_code"),
+        last_call_status=sa.bindparam("v_call_status"),
+        last_result_code=sa.bindparam("v_result_code"),
+        last_call_id=sa.bindparam("v_call_id"),
+        result_retries=sa.bindparam("v_result_retries"),
+        complete_reason=sa.bindparam("v_reason"),
+        completed_at=sa.bindparam("v_completed_at"),
+        updated_at=sa.bindparam("v_now"),
+    )
+)
+
+
+async def _lock(conn: AsyncConnection, reports: list[AttemptReport]) -> dict[tuple[int, int], Any]:
+    by_vdn: dict[int, list[int]] = {}
+    for r in reports:
+        by_vdn.setdefault(r.vdn_id, []).append(r.data_id)
+    rows: dict[tuple[int, int], Any] = {}
+    for vdn_id, ids in sorted(by_vdn.items()):
+        stmt = (
+            sa.select(*_LOCK_COLUMNS)
+            .select_from(
+                data.join(
+                    campaign,
+                    sa.and_(
+                        campaign.c.vdn_id == data.c.vdn_id,
+                        campaign.c.campaign_id == data.c.campaign_id,
+                    ),
+                ).join(vdn, vdn.c.vdn_id == data.c.vdn_id)
+            )
+            .where(data.c.vdn_id == vdn_id, data.c.data_id.in_(sorted(set(ids))))
+            .order_by(data.c.data_id)
+            .with_for_update(of=data)
+        )
+        for row in await conn.execute(stmt):
+            rows[(row.vdn_id, row.data_id)] = row
+    return rows
+
+
+async def record_attempts(
+    engine: AsyncEngine,
+    ids: IdAllocator,
+    reports: list[AttemptReport],
+    *,
+    now: datetime,
+    timing: DialerTiming,
+    displays: DisplayLookup = no_display,
+) -> list[Applied]:
+    """Apply attempt outcomes in one transaction; returns what happened to each."""
+    if not reports:
+        return []
+    result_ids: dict[int, list[int]] = {}
+    for vdn_id in {r.vdn_id for r in reports}:
+        count = sum(1 for r in reports if r.vdn_id == vdn_id)
+        result_ids[vdn_id] = [compose(vdn_id, n) for n in await ids.take(vdn_id, "result", count)]
+    applied: list[Applied] = []
+    async with transaction(engine) as conn:
+        rows = await _lock(conn, reports)
+        maps = {v: await displays(conn, v) for v in {r.vdn_id for r in reports}}
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        seen: set[tuple[int, int]] = set()
+        for report in reports:
+            key = (report.vdn_id, report.data_id)
+            row = rows.get(key)
+            if row is None:
+                applied.append(Applied(report, False, missing=True))
+                continue
+            if (
+                key in seen
+                or row.status != int(DataStatus.CALLING)
+                or row.attempt_no != report.attempt_no
+            ):
+                applied.append(Applied(report, False))
+                continue
+            seen.add(key)
+            display = maps[report.vdn_id].get(report.fail_code)
+            decision, insert, update = _apply(row, report, display, now, timing)
+            insert["result_id"] = result_ids[report.vdn_id].pop()
+            inserts.append(insert)
+            updates.append(update)
+            applied.append(Applied(report, True, False, decision.kind, display, row.campaign_id))
+        if inserts:
+            await conn.execute(sa.insert(data_result), inserts)
+            await conn.execute(_UPDATE, updates)
+    return applied
+
+
+def _apply(
+    row: Any, report: AttemptReport, display: str | None, now: datetime, timing: DialerTiming
+) -> tuple[attempt.Decision, dict[str, Any], dict[str, Any]]:
+    numbers = [
+        attempt.CalledNumber(n["calledNo"], n.get("type") or "") for n in json.loads(row.called_nos)
+    ]
+    counters = attempt.Counters(
+        day_attempts=row.day_attempts,
+        attempt_day=row.attempt_day,
+        first_attempt_day=row.first_attempt_day,
+        result_retries=json.loads(row.result_retries) if row.result_retries else {},
+    )
+    decision = attempt.decide(
+        fail_code=report.fail_code,
+        display_code=display,
+        index=row.attempt_index,
+        numbers=numbers,
+        counters=counters,
+        policy=_policy(row.policy_type, row.policy_json, row.no_retry_policy, row.call_policy),
+        tz=ZoneInfo(row.time_zone),
+        now=now,
+        common_interval_s=timing.common_interval_s,
+    )
+    answered = report.fail_code == attempt.SUCCESS
+    status = {
+        attempt.Kind.AWAIT_RESULT: DataStatus.AWAITING_RESULT,
+        attempt.Kind.RETRY: DataStatus.WAITING,
+        attempt.Kind.COMPLETE: DataStatus.COMPLETED,
+    }[decision.kind]
+    next_time = (
+        now + timedelta(seconds=timing.result_wait_s)
+        if decision.kind == attempt.Kind.AWAIT_RESULT
+        else decision.next_call_time
+    )
+    completed = decision.kind == attempt.Kind.COMPLETE
+    insert = {
+        "vdn_id": row.vdn_id,
+        "data_id": row.data_id,
+        "campaign_id": row.campaign_id,
+        "kind": "attempt",
+        "attempt_no": row.attempt_no,
+        "called": numbers[row.attempt_index].called_no if numbers else None,
+        "call_status": 6 if answered else 5,
+        "fail_code": report.fail_code,
+        "result_code": display,
+        "call_id": report.call_id,
+        "ack_begin_time": report.ring_time,
+        "call_begin_time": report.answer_time,
+        "call_end_time": report.end_time,
+        "work_no": report.work_no,
+        "created_at": now,
+    }
+    update = {
+        "k_vdn": row.vdn_id,
+        "k_data": row.data_id,
+        "v_status": int(status),
+        "v_next_index": decision.next_index,
+        "v_next_call_time": None if completed else next_time,
+        "v_keep_reservation": not completed,
+        "v_fail_code": report.fail_code,
+        "v_call_status": 6 if answered else 5,
+        "v_result_code": display,
+        "v_call_id": report.call_id,
+        "v_result_retries": json.dumps(dict(decision.result_retries))
+        if decision.result_retries
+        else None,
+        "v_reason": decision.reason,
+        "v_completed_at": now if completed else None,
+        "v_now": now,
+    }
+    return decision, insert, update

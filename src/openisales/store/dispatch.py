@@ -1,0 +1,229 @@
+"""SQL of the dispatcher: find callable campaigns, claim due records, recover leases.
+
+A claim marks records as being called in the same statement that selects
+them: on PostgreSQL the selection is ``FOR UPDATE SKIP LOCKED`` under a lock
+on the campaign row (which also makes the concurrency cap exact across
+workers); on SQLite the whole transaction runs under ``BEGIN IMMEDIATE``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openisales.domain.calldata import DataStatus
+from openisales.store.tables import campaign, data, vdn
+
+CALLING = int(DataStatus.CALLING)
+WAITING = int(DataStatus.WAITING)
+AWAITING = int(DataStatus.AWAITING_RESULT)
+COMPLETED = int(DataStatus.COMPLETED)
+RUNNING = 2
+
+
+@dataclass(frozen=True)
+class CampaignRow:
+    vdn_id: int
+    campaign_id: int
+    begin: datetime
+    end: datetime
+    schedule: str
+    max_concurrency: int | None
+    gateway: str | None
+    gateway_config: str | None
+    caller_no: str
+    time_zone: str
+
+
+async def running_campaigns(conn: AsyncConnection, now: datetime) -> list[CampaignRow]:
+    """Campaigns in status running whose [begin, end) holds ``now``."""
+    rows = await conn.execute(
+        sa.select(
+            campaign.c.vdn_id,
+            campaign.c.campaign_id,
+            campaign.c.begin_time.label("begin"),
+            campaign.c.end_time.label("end"),
+            campaign.c.schedule_param.label("schedule"),
+            campaign.c.max_concurrency,
+            campaign.c.gateway,
+            campaign.c.gateway_config,
+            campaign.c.caller_no,
+            vdn.c.time_zone,
+        )
+        .select_from(campaign.join(vdn, vdn.c.vdn_id == campaign.c.vdn_id))
+        .where(
+            campaign.c.status == RUNNING,
+            campaign.c.begin_time <= now,
+            campaign.c.end_time > now,
+        )
+        .order_by(campaign.c.vdn_id, campaign.c.campaign_id)
+    )
+    return [CampaignRow(**r._asdict()) for r in rows]
+
+
+async def lock_campaign(conn: AsyncConnection, vdn_id: int, campaign_id: int) -> bool:
+    """Lock the campaign row for this transaction; False when it is gone or not running."""
+    row = await conn.execute(
+        sa.select(campaign.c.status)
+        .where(campaign.c.vdn_id == vdn_id, campaign.c.campaign_id == campaign_id)
+        .with_for_update()
+    )
+    status = row.scalar()
+    return status == RUNNING
+
+
+async def count_calling(conn: AsyncConnection, vdn_id: int, campaign_id: int) -> int:
+    stmt = sa.select(sa.func.count()).where(
+        data.c.vdn_id == vdn_id, data.c.campaign_id == campaign_id, data.c.status == CALLING
+    )
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+CLAIMED_COLUMNS = (
+    data.c.vdn_id,
+    data.c.data_id,
+    data.c.campaign_id,
+    data.c.attempt_no,
+    data.c.attempt_index,
+    data.c.called_nos,
+    data.c.caller,
+    data.c.call_data,
+    data.c.reserved_work_no,
+    data.c.next_call_time,
+)
+
+
+async def claim(
+    conn: AsyncConnection,
+    *,
+    vdn_id: int,
+    campaign_id: int,
+    worker: str,
+    limit: int,
+    now: datetime,
+    lease_until: datetime,
+    today: str,
+    agents: frozenset[str] | None,
+    fallback_before: datetime | None,
+    reserved_for: str | None = None,
+) -> list[sa.Row[Any]]:
+    """Mark up to ``limit`` due records as being called and return them.
+
+    Due: waiting with ``next_call_time <= now``. A record reserved for an agent
+    is due only when ``agents`` is None (the gateway routes by work number), the
+    agent is in ``agents``, or it has waited since before ``fallback_before``.
+    ``reserved_for`` claims only records reserved for that agent (preview pull).
+    """
+    due: list[sa.ColumnElement[bool]] = [
+        data.c.vdn_id == vdn_id,
+        data.c.campaign_id == campaign_id,
+        data.c.status == WAITING,
+        data.c.next_call_time <= now,
+    ]
+    if reserved_for is not None:
+        due.append(data.c.reserved_work_no == reserved_for)
+    elif agents is not None:
+        reservation: list[sa.ColumnElement[bool]] = [data.c.reserved_work_no.is_(None)]
+        if agents:
+            reservation.append(data.c.reserved_work_no.in_(sorted(agents)))
+        if fallback_before is not None:
+            reservation.append(data.c.next_call_time <= fallback_before)
+        due.append(sa.or_(*reservation))
+    # A materialised CTE: PostgreSQL may otherwise evaluate a LIMIT subquery in
+    # ``WHERE ... IN`` more than once and update more rows than asked.
+    chosen = (
+        sa.select(data.c.data_id)
+        .where(*due)
+        .order_by(data.c.next_call_time, data.c.data_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("due")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    stmt = (
+        sa.update(data)
+        .where(data.c.vdn_id == vdn_id, data.c.data_id == chosen.c.data_id)
+        .values(
+            status=CALLING,
+            lease_owner=worker,
+            lease_expires_at=lease_until,
+            attempt_no=data.c.attempt_no + 1,
+            attempt_index=data.c.next_index,
+            day_attempts=sa.case((data.c.attempt_day == today, data.c.day_attempts + 1), else_=1),
+            attempt_day=today,
+            first_attempt_day=sa.func.coalesce(data.c.first_attempt_day, today),
+            updated_at=now,
+        )
+        .returning(*CLAIMED_COLUMNS)
+    )
+    return list(await conn.execute(stmt))
+
+
+async def expired_leases(conn: AsyncConnection, now: datetime, limit: int) -> list[sa.Row[Any]]:
+    """Records being called whose lease ran out (their outcome never arrived)."""
+    stmt = (
+        sa.select(data.c.vdn_id, data.c.data_id, data.c.attempt_no)
+        .where(data.c.status == CALLING, data.c.lease_expires_at < now)
+        .order_by(data.c.lease_expires_at)
+        .limit(limit)
+    )
+    return list(await conn.execute(stmt))
+
+
+async def complete_overdue_results(conn: AsyncConnection, now: datetime, limit: int) -> int:
+    """Answered records whose business write-back did not arrive in time complete."""
+    overdue = (
+        sa.select(data.c.data_id)
+        .where(data.c.status == AWAITING, data.c.next_call_time <= now)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    result = await conn.execute(
+        sa.update(data)
+        .where(data.c.data_id.in_(overdue.scalar_subquery()), data.c.status == AWAITING)
+        .values(
+            status=COMPLETED,
+            complete_reason="no-writeback",
+            completed_at=now,
+            next_call_time=None,
+            reserved_work_no=None,
+            updated_at=now,
+        )
+    )
+    return int(result.rowcount)
+
+
+async def complete_ended_campaigns(conn: AsyncConnection, now: datetime, limit: int) -> int:
+    """Open records of campaigns past their end complete (reason ``expired``)."""
+    ended = (
+        sa.select(data.c.data_id)
+        .select_from(
+            data.join(
+                campaign,
+                sa.and_(
+                    campaign.c.vdn_id == data.c.vdn_id,
+                    campaign.c.campaign_id == data.c.campaign_id,
+                ),
+            )
+        )
+        .where(data.c.status.in_([WAITING, AWAITING]), campaign.c.end_time <= now)
+        .limit(limit)
+        .with_for_update(of=data, skip_locked=True)
+    )
+    result = await conn.execute(
+        sa.update(data)
+        .where(data.c.data_id.in_(ended.scalar_subquery()), data.c.status.in_([WAITING, AWAITING]))
+        .values(
+            status=COMPLETED,
+            complete_reason="expired",
+            completed_at=now,
+            next_call_time=None,
+            reserved_work_no=None,
+            updated_at=now,
+        )
+    )
+    return int(result.rowcount)
