@@ -181,6 +181,49 @@ class _Endpoints(Generic[R]):
     def get_dialing(self, campaign_id: int) -> R:
         return self._call("GET", f"{_base(self.vdn_id)}/dialing/{campaign_id}")
 
+    # results out (spec 2.5, 2.3)
+    def query_call_results(self, campaign_id: int, query: dict[str, Any] | None = None) -> R:
+        return self._call("POST", f"{_base(self.vdn_id)}/callresult/{campaign_id}", query or {})
+
+    def statistics(self, campaign_id: int, batch_id: str | None = None) -> R:
+        params: dict[str, Any] = {"campaignId": campaign_id}
+        if batch_id is not None:
+            params["batchId"] = batch_id
+        return self._call("GET", f"{_base(self.vdn_id, 2)}/statistics", params=params)
+
+    def fail_category_statistics(self, campaign_id: int, **params: Any) -> R:
+        return self._call(
+            "GET",
+            f"{_base(self.vdn_id)}/failcategorystatistics",
+            params={"campaignId": campaign_id, **params},
+        )
+
+    def delete_call_data(self, campaign_id: int, filters: dict[str, Any]) -> R:
+        return self._call("POST", f"{_base(self.vdn_id)}/calldata/{campaign_id}/delete", filters)
+
+    # blocklist (spec 2.10)
+    def add_blocklist(self, body: dict[str, Any]) -> R:
+        return self._call("POST", f"{_base(self.vdn_id)}/blocklist/add", body)
+
+    def query_blocklist(self, body: dict[str, Any]) -> R:
+        return self._call("POST", f"{_base(self.vdn_id)}/blocklist/query", body)
+
+    def delete_blocklist(self, body: dict[str, Any]) -> R:
+        return self._call("POST", f"{_base(self.vdn_id)}/blocklist/delete", body)
+
+    # reserved (appointment) calls (spec 2.9)
+    def create_appointment(self, body: dict[str, Any]) -> R:
+        return self._call("POST", f"{_base(self.vdn_id)}/appoint/create", body)
+
+    def update_appointment(self, body: dict[str, Any]) -> R:
+        return self._call("POST", f"{_base(self.vdn_id)}/appoint/update", body)
+
+    def update_appointment_result(self, body: dict[str, Any]) -> R:
+        return self._call("POST", f"{_base(self.vdn_id)}/appoint/updateResult", body)
+
+    def list_appointments(self, body: dict[str, Any]) -> R:
+        return self._call("POST", f"{_base(self.vdn_id)}/appoint/list", body)
+
     def pull_next(self, work_no: str, campaign_id: int | None = None) -> R:
         body: dict[str, Any] = {"workNo": work_no}
         if campaign_id is not None:

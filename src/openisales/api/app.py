@@ -22,12 +22,17 @@ from openisales.api.context import AppContext
 from openisales.api.endpoint import Operation
 from openisales.api.openapi import build
 from openisales.api.routes import (
+    appointments,
     attempts,
+    blocklist,
     business_results,
     calldata,
+    calldata_delete,
     campaigns,
     holidays,
     obs_results,
+    results,
+    statistics,
     writeback,
 )
 from openisales.bootstrap import build_dispatcher
@@ -55,7 +60,12 @@ def all_operations() -> list[Operation]:
     return [
         *business_results.OPERATIONS,
         *writeback.OPERATIONS,
+        *calldata_delete.OPERATIONS,
         *calldata.OPERATIONS,
+        *results.OPERATIONS,
+        *statistics.OPERATIONS,
+        *blocklist.OPERATIONS,
+        *appointments.OPERATIONS,
         *obs_results.OPERATIONS,
         *holidays.OPERATIONS,
         *attempts.OPERATIONS,

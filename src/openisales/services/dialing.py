@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from openisales.domain import attempt
 from openisales.domain.calldata import DataStatus
 from openisales.services import obs_results
+from openisales.store import outbox
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import transaction
 from openisales.store.tables import campaign, data, data_result, vdn
@@ -196,6 +197,12 @@ async def record_attempts(
         if inserts:
             await conn.execute(sa.insert(data_result), inserts)
             await conn.execute(_UPDATE, updates)
+        completed: dict[int, list[int]] = {}
+        for item in applied:
+            if item.applied and item.kind == attempt.Kind.COMPLETE:
+                completed.setdefault(item.report.vdn_id, []).append(item.report.data_id)
+        for vdn_id, data_ids in completed.items():
+            await outbox.enqueue_completed(conn, vdn_id, data_ids, now)
     return applied
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openisales.domain.calldata import DataStatus, NewRecord
 from openisales.domain.writeback import Outcome
+from openisales.store import outbox
 from openisales.store.tables import campaign, data, data_result
 
 
@@ -175,3 +176,5 @@ async def record_writeback(
         .where(data.c.vdn_id == wb.vdn_id, data.c.data_id == wb.data_id)
         .values(**values)
     )
+    if outcome.reschedule and outcome.completed:
+        await outbox.enqueue_completed(conn, wb.vdn_id, [wb.data_id], now)

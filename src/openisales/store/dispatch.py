@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openisales.domain.calldata import DataStatus
+from openisales.store import outbox
 from openisales.store.tables import campaign, data, vdn
 
 CALLING = int(DataStatus.CALLING)
@@ -193,8 +194,9 @@ async def complete_overdue_results(conn: AsyncConnection, now: datetime, limit: 
             reserved_work_no=None,
             updated_at=now,
         )
+        .returning(data.c.vdn_id, data.c.data_id)
     )
-    return int(result.rowcount)
+    return await _push(conn, list(result), now)
 
 
 async def complete_ended_campaigns(conn: AsyncConnection, now: datetime, limit: int) -> int:
@@ -225,5 +227,15 @@ async def complete_ended_campaigns(conn: AsyncConnection, now: datetime, limit: 
             reserved_work_no=None,
             updated_at=now,
         )
+        .returning(data.c.vdn_id, data.c.data_id)
     )
-    return int(result.rowcount)
+    return await _push(conn, list(result), now)
+
+
+async def _push(conn: AsyncConnection, completed: list[sa.Row[Any]], now: datetime) -> int:
+    by_vdn: dict[int, list[int]] = {}
+    for row in completed:
+        by_vdn.setdefault(row.vdn_id, []).append(row.data_id)
+    for vdn_id, data_ids in by_vdn.items():
+        await outbox.enqueue_completed(conn, vdn_id, data_ids, now)
+    return len(completed)

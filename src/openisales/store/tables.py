@@ -253,3 +253,78 @@ obs_result_map = sa.Table(
     sa.UniqueConstraint("vdn_id", "fail_code"),
     sa.Index(None, "vdn_id", "def_id"),
 )
+
+blocklist = sa.Table(
+    "t_isl_blocklist",
+    metadata,
+    _vdn(),
+    sa.Column("number", sa.String(24), nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=True),  # None = no expiry
+    sa.Column("restrict_times", sa.Integer, nullable=True),
+    sa.Column("restrict_period", sa.String(1), nullable=True),  # "0" hourly, "1" daily
+    sa.Column("rel_category_id", sa.String(64), nullable=True),
+    sa.Column("type_id", sa.String(64), nullable=True),
+    _created(),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("vdn_id", "number"),
+)
+
+appointment = sa.Table(
+    "t_isl_appointment",
+    metadata,
+    _vdn(),
+    sa.Column("appoint_id", sa.BigInteger, nullable=False),
+    sa.Column("campaign_id", sa.BigInteger, nullable=False),
+    sa.Column("call_type", sa.SmallInteger, nullable=False),  # 1 manual, 2 automatic
+    sa.Column("called_no", sa.String(24), nullable=False),
+    sa.Column("work_no", sa.String(32), nullable=True),
+    sa.Column("user_account", sa.String(64), nullable=True),
+    sa.Column("appoint_time", UTCDateTime, nullable=False),
+    sa.Column("call_data", sa.Text, nullable=True),
+    sa.Column("remark", sa.String(200), nullable=True),
+    sa.Column("status", sa.SmallInteger, nullable=False),  # 0 pending, 1 in progress, 2 done
+    sa.Column("data_id", sa.BigInteger, nullable=True),  # the call-data record that dials it
+    sa.Column("caller_no", sa.String(24), nullable=True),
+    sa.Column("fail_code", sa.String(8), nullable=True),
+    sa.Column("call_id", sa.String(64), nullable=True),
+    sa.Column("busi_result", sa.String(50), nullable=True),
+    sa.Column("busi_sub_status", sa.String(50), nullable=True),
+    sa.Column("result_time", UTCDateTime, nullable=True),
+    _created(),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("vdn_id", "appoint_id"),
+    sa.Index(None, "vdn_id", "status", "appoint_time"),
+)
+
+# Result pushes to a campaign's callBackUrl: written in the transaction that
+# completes the record, delivered (and retried) by the pusher.
+push_outbox = sa.Table(
+    "t_isl_push_outbox",
+    metadata,
+    _vdn(),
+    sa.Column("data_id", sa.BigInteger, nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),  # 1, 2, ... per record; pushId = dataId.seq
+    sa.Column("campaign_id", sa.BigInteger, nullable=False),
+    sa.Column("url", sa.String(1024), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # one record of the pushed JSON array
+    sa.Column("status", sa.SmallInteger, nullable=False),  # 0 pending, 1 delivered, 2 failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.String(500), nullable=True),
+    _created(),
+    sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.PrimaryKeyConstraint("vdn_id", "data_id", "seq"),
+    sa.Index(None, "status", "next_attempt_at"),
+)
+
+# Call data removed with archiveHistory=1.
+data_history = sa.Table(
+    "t_isl_data_history",
+    metadata,
+    _vdn(),
+    sa.Column("data_id", sa.BigInteger, nullable=False),
+    sa.Column("campaign_id", sa.BigInteger, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # the t_isl_data row as JSON
+    sa.Column("archived_at", UTCDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("vdn_id", "data_id"),
+)
