@@ -20,7 +20,13 @@ from starlette.responses import Response
 from openisales.api import envelope
 from openisales.api.auth import authenticate
 from openisales.api.context import AppContext
-from openisales.errors import OpenISalesError, ParamError, RequestTooLarge, StorageError
+from openisales.errors import (
+    SUCCESS,
+    OpenISalesError,
+    ParamError,
+    RequestTooLarge,
+    StorageError,
+)
 from openisales.validation import CONVERSION, WRONG_TYPE, Obj, Spec, query_params
 
 log = logging.getLogger("openisales.api")
@@ -89,11 +95,17 @@ class Operation:
             vdn_id = await authenticate(ctx, request, body, str(request.path_params["vdnId"]))
             reply = await self.handler(Call(request, ctx, vdn_id, body))
         except OpenISalesError as exc:
+            self._count(ctx, exc.result_code)
             return envelope.failure(exc)
         except Exception:
             log.exception("unexpected error in %s %s", self.method, self.path)
+            self._count(ctx, self.failure_code)
             return envelope.failure(_internal(self.failure_code))
+        self._count(ctx, SUCCESS)
         return envelope.success(reply.description, reply.payload)
+
+    def _count(self, ctx: AppContext, code: str) -> None:
+        ctx.metrics.api_results.labels(self.handler.__name__, code).inc()
 
 
 def _internal(code: str) -> StorageError:
