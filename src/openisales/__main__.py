@@ -156,6 +156,7 @@ def serve(
         log_level=settings.log_level,
         access_log=False,
         server_header=False,
+        log_config=None,
     )
 
 

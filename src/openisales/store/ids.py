@@ -19,6 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from openisales.store.tables import sequence
 
 ID_SHIFT = 48
+# Counters whose values users see and that grow slowly reserve small blocks, so
+# that several processes do not leave large gaps (campaign ids stay 1, 2, 3, ...).
+SMALL_BLOCKS = {"campaign": 1, "busi_result": 10, "obs_result": 10, "obs_map": 10}
 
 
 def compose(vdn_id: int, n: int) -> int:
@@ -39,7 +42,8 @@ class IdAllocator:
             while len(out) < count:
                 nxt, end = self._ranges.get((vdn_id, name), (0, 0))
                 if nxt >= end:
-                    size = max(self._block, count - len(out))
+                    block = SMALL_BLOCKS.get(name, self._block)
+                    size = max(block, count - len(out))
                     nxt, end = await self._reserve(vdn_id, name, size)
                 take = min(end - nxt, count - len(out))
                 out.extend(range(nxt, nxt + take))
