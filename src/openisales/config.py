@@ -64,6 +64,14 @@ class Settings:
     common_retry_interval_s: int = 600
     claim_batch: int = 500
     default_concurrency: int = 100
+    # result push (docs/push.md)
+    push_max_pushes: int = 6
+    push_retry_interval_s: int = 600
+    push_batch_size: int = 100
+    push_lease_s: int = 60
+    push_timeout_s: float = 10.0
+    push_ak: str = ""
+    push_sk: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -100,6 +108,8 @@ class Settings:
             ("webhook_url", "WEBHOOK_URL"),
             ("webhook_ak", "WEBHOOK_AK"),
             ("webhook_sk", "WEBHOOK_SK"),
+            ("push_ak", "PUSH_AK"),
+            ("push_sk", "PUSH_SK"),
         ]:
             if (v := get(name)) is not None:
                 values[key] = v
@@ -116,12 +126,18 @@ class Settings:
             ("common_retry_interval_s", "COMMON_RETRY_INTERVAL_S"),
             ("claim_batch", "CLAIM_BATCH"),
             ("default_concurrency", "DEFAULT_CONCURRENCY"),
+            ("push_max_pushes", "PUSH_MAX_PUSHES"),
+            ("push_retry_interval_s", "PUSH_RETRY_INTERVAL_S"),
+            ("push_batch_size", "PUSH_BATCH_SIZE"),
+            ("push_lease_s", "PUSH_LEASE_S"),
         ]:
             if (v := get(name)) is not None:
                 try:
                     values[key] = int(v)
                 except ValueError as exc:
                     raise ConfigError(f"{PREFIX}{name} must be an integer") from exc
+        if (v := get("PUSH_TIMEOUT_S")) is not None:
+            values["push_timeout_s"] = float(v)
         if (v := get("CREDENTIAL_CACHE_S")) is not None:
             values["credential_cache_s"] = float(v)
         if (v := get("TLS")) is not None:
@@ -165,6 +181,14 @@ class Settings:
             raise ConfigError("OPENISALES_WEBHOOK_AK and OPENISALES_WEBHOOK_SK go together")
         if self.log_format not in {"json", "text"}:
             raise ConfigError("OPENISALES_LOG_FORMAT must be 'json' or 'text'")
+        if self.push_sk and self.push_sk.strip().lower() in _PLACEHOLDERS:
+            raise ConfigError("OPENISALES_PUSH_SK is a placeholder")
+        if bool(self.push_ak) != bool(self.push_sk):
+            raise ConfigError("OPENISALES_PUSH_AK and OPENISALES_PUSH_SK go together")
+        if self.push_max_pushes < 1 or self.push_batch_size < 1 or self.push_retry_interval_s < 0:
+            raise ConfigError("OPENISALES_PUSH_MAX_PUSHES and _BATCH_SIZE must be positive")
+        if not 0 < self.push_timeout_s < self.push_lease_s:
+            raise ConfigError("OPENISALES_PUSH_TIMEOUT_S must be positive and below _PUSH_LEASE_S")
         for name in ("lease_s", "result_wait_s", "claim_batch", "default_concurrency"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"OPENISALES_{name.upper()} must be positive")

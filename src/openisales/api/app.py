@@ -39,6 +39,7 @@ from openisales.bootstrap import build_dispatcher
 from openisales.clock import Clock, SystemClock
 from openisales.config import Settings
 from openisales.metrics import Metrics
+from openisales.pusher import build_pusher
 from openisales.replay import MemoryReplayGuard, ReplayGuard, SqlReplayGuard
 from openisales.services.writeback import Definitions
 from openisales.store.credentials import CredentialCache
@@ -163,8 +164,9 @@ def create_app(
         ctx = context or build_context(settings, clock=clock)
         app.state.ctx = ctx
         stop = asyncio.Event()
-        worker = None
+        workers: list[asyncio.Task[None]] = []
         webhook_http = httpx.AsyncClient(timeout=10)
+        push_http = httpx.AsyncClient(timeout=settings.push_timeout_s)
         if context is None and settings.run_worker:
             dispatcher = build_dispatcher(
                 settings,
@@ -174,13 +176,17 @@ def create_app(
                 metrics=ctx.metrics,
                 webhook_http=webhook_http,
             )
-            worker = asyncio.create_task(dispatcher.run(stop))
+            pusher = build_pusher(settings, ctx.engine, ctx.clock, ctx.metrics, push_http)
+            workers += [
+                asyncio.create_task(dispatcher.run(stop)),
+                asyncio.create_task(pusher.run(stop)),
+            ]
         try:
             yield
         finally:
             stop.set()
-            if worker is not None:
-                await worker
+            await asyncio.gather(*workers)
+            await push_http.aclose()
             await webhook_http.aclose()
             if context is None:
                 await ctx.engine.dispose()

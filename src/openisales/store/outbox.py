@@ -15,13 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openisales.domain.push import push_id
 from openisales.store.tables import campaign, data, push_outbox
 
 PENDING, DELIVERED, FAILED = 0, 1, 2
-
-
-def push_id(data_id: int, seq: int) -> str:
-    return f"{data_id}.{seq}"
 
 
 def _record(row: Any, seq: int) -> dict[str, Any]:

@@ -1,0 +1,362 @@
+"""The result pusher against MockTransport receivers, on the rig's fixed clock."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from openisales import pusher as pusher_module, signing
+from openisales.clock import FixedClock
+from openisales.metrics import Metrics
+from openisales.pusher import PUSH_IDS_HEADER, Pusher, PushSettings
+from openisales.store import pushes
+from openisales.store.outbox import DELIVERED, FAILED, PENDING
+from openisales.store.tables import push_outbox
+from tests.dialing.conftest import Rig
+from tests.helpers import add_numbers, campaign_body
+
+CRM = "https://crm.example/isales/push"
+OK = {"retCode": "0", "retMsg": "success"}
+TIMEOUT = "timeout"
+Answer = int | dict[str, Any] | str  # a status (with an empty body), a 200 JSON body, TIMEOUT
+
+
+class Receiver:
+    """A callBackUrl: answers from a script (then OK) and remembers every request."""
+
+    def __init__(self, clock: FixedClock, answers: Iterable[Answer] = ()) -> None:
+        self.clock = clock
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+        self.sent_at: list[datetime] = []
+        self.acknowledged: list[str] = []  # pushIds of the batches answered with retCode 0
+
+    def http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.MockTransport(self.handle))
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        self.sent_at.append(self.clock.now())
+        answer: Answer = self.answers.pop(0) if self.answers else OK
+        if answer == TIMEOUT:
+            raise httpx.ReadTimeout("the receiver took too long", request=request)
+        if isinstance(answer, int):
+            return httpx.Response(answer)
+        assert isinstance(answer, dict)
+        if answer.get("retCode") == "0":
+            self.acknowledged += [item["pushId"] for item in json.loads(request.content)]
+        return httpx.Response(200, json=answer)
+
+    @property
+    def batches(self) -> list[list[dict[str, Any]]]:
+        return [json.loads(r.content) for r in self.requests]
+
+
+def make_pusher(
+    rig: Rig, receiver: Receiver, metrics: Metrics | None = None, **settings: Any
+) -> Pusher:
+    return Pusher(
+        rig.api.ctx.engine,
+        receiver.http(),
+        rig.clock,
+        PushSettings(housekeeping_s=0, **settings),
+        metrics,
+    )
+
+
+async def queue(
+    engine: AsyncEngine,
+    now: datetime,
+    data_ids: Iterable[int],
+    url: str = CRM,
+    *,
+    seq: int = 1,
+    vdn_id: int = 1,
+) -> list[str]:
+    """Outbox rows as ``store.outbox`` writes them (a minimal payload); returns their pushIds."""
+    rows = [
+        {
+            "vdn_id": vdn_id,
+            "data_id": data_id,
+            "seq": seq,
+            "campaign_id": 7,
+            "url": url,
+            "payload": json.dumps({"pushId": f"{data_id}.{seq}", "dataId": str(data_id)}),
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for data_id in data_ids
+    ]
+    async with engine.begin() as conn:
+        await conn.execute(sa.insert(push_outbox), rows)
+    return [f"{r['data_id']}.{seq}" for r in rows]
+
+
+async def outbox(engine: AsyncEngine) -> dict[str, sa.Row[Any]]:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sa.select(push_outbox))).all()
+    return {f"{r.data_id}.{r.seq}": r for r in rows}
+
+
+async def drain(p: Pusher) -> int:
+    total = 0
+    while pushed := await p.tick():
+        total += pushed
+    return total
+
+
+async def test_a_campaigns_results_reach_the_receiver_exactly_once_despite_failures(
+    rig: Rig,
+) -> None:
+    async with rig.client() as client:
+        body = campaign_body("Pushed", callBackUrl=CRM)
+        body["strBeginTime"] = rig.clock.now().strftime("%Y-%m-%d 00:00:00")
+        reply = await client.create_campaign(body)
+        assert reply["resultCode"] == "0200000", reply
+        cid = reply["returnObject"]["id"]
+        ids = await add_numbers(client, cid, "5001", "5002", "5003")
+    await rig.configure(cid, mix={"00603": 1})  # no answer, no retry: each record completes
+    assert await rig.dispatcher.tick() == 3
+    assert [(await rig.record(i)).status for i in ids] == [3, 3, 3]
+
+    receiver = Receiver(rig.clock, [500, {"retCode": "1", "retMsg": "busy"}, TIMEOUT])
+    p = make_pusher(rig, receiver)
+    for _ in range(10):
+        await drain(p)
+        if len(receiver.acknowledged) == 3:
+            break
+        rig.clock.advance(600)
+    assert len(receiver.requests) == 4  # 500, retry at once, retCode 1, +10 min timeout, +10 min
+    assert all(len(batch) == 3 for batch in receiver.batches)  # one URL: one array per push
+    assert sorted(receiver.acknowledged) == sorted(f"{i}.1" for i in ids)  # each exactly once
+    assert Counter(i["pushId"] for b in receiver.batches for i in b) == {f"{i}.1": 4 for i in ids}
+    first = {item["dataId"]: item for item in receiver.batches[0]}
+    for batch in receiver.batches[1:]:  # a resend is the same record, byte for byte
+        assert {item["dataId"]: item for item in batch} == first
+    item = first[ids[0]]
+    assert item["campaignId"] == str(cid) and item["called"] == "5001"
+    assert (item["failCode"], item["vdnId"], item["completeReason"]) == ("00603", 1, "exhausted")
+    rows = await outbox(rig.api.ctx.engine)
+    assert {r.status for r in rows.values()} == {DELIVERED}
+    assert {r.attempts for r in rows.values()} == {4}
+    assert await drain(p) == 0
+    rig.clock.advance(3600)
+    assert await drain(p) == 0  # delivered: never pushed again
+
+
+async def test_a_second_try_at_once_then_every_ten_minutes_then_failed(rig: Rig) -> None:
+    t0 = rig.clock.now()
+    (pid,) = await queue(rig.api.ctx.engine, t0, [101])
+    receiver = Receiver(rig.clock, [500] * 10)
+    p = make_pusher(rig, receiver)
+    assert await p.tick() == 1
+    assert await p.tick() == 1  # the immediate second try
+    assert await p.tick() == 0
+    rig.clock.advance(599)
+    assert await p.tick() == 0
+    for step in (1, 600, 600, 600):
+        rig.clock.advance(step)
+        assert await p.tick() == 1
+        assert await p.tick() == 0
+    rig.clock.advance(3600)
+    assert await p.tick() == 0
+    offsets = [(at - t0).total_seconds() for at in receiver.sent_at]
+    assert offsets == [0, 0, 600, 1200, 1800, 2400]  # 6 pushes in all
+    row = (await outbox(rig.api.ctx.engine))[pid]
+    assert (row.status, row.attempts, row.last_error) == (FAILED, 6, "HTTP 500")
+    assert row.next_attempt_at is None and row.delivered_at is None
+
+
+async def test_after_max_pushes_it_is_listed_as_failed_and_resend_delivers_it(rig: Rig) -> None:
+    engine = rig.api.ctx.engine
+    pid, other = await queue(engine, rig.clock.now(), [201, 202])
+    receiver = Receiver(rig.clock, [{"retCode": "9", "retMsg": "no such task"}] * 2)
+    p = make_pusher(rig, receiver, max_pushes=2)
+    assert await drain(p) == 4  # both records, twice (max 2)
+    failed = await pusher_module.list_pushes(engine, status="failed")
+    assert [f.push_id for f in failed] == [other, pid]  # newest first
+    assert {(f.attempts, f.last_error, f.status_name) for f in failed} == {
+        (2, "retCode '9': no such task", "failed")
+    }
+    assert await pusher_module.list_pushes(engine, status="pending") == []
+    assert await pusher_module.list_pushes(engine, status="failed", vdn_id=2) == []
+
+    assert await pusher_module.resend(engine, now=rig.clock.now(), push_id=pid) == 1
+    (again,) = await pusher_module.list_pushes(engine, status="pending")
+    assert (again.push_id, again.attempts, again.last_error) == (pid, 0, None)
+    assert await drain(p) == 1
+    assert receiver.acknowledged == [pid]  # the same pushId as before
+    assert await pusher_module.resend(engine, now=rig.clock.now(), push_id="999.1") == 0
+
+    assert await pusher_module.resend(engine, now=rig.clock.now(), vdn_id=2) == 0
+    assert await pusher_module.resend(engine, now=rig.clock.now()) == 1  # every failed one
+    assert await drain(p) == 1
+    assert receiver.acknowledged == [pid, other]
+    assert {r.status for r in (await outbox(engine)).values()} == {DELIVERED}
+
+
+async def test_a_push_whose_pusher_stopped_is_sent_again_after_the_lease(rig: Rig) -> None:
+    engine = rig.api.ctx.engine
+    pid, last = await queue(engine, rig.clock.now(), [301, 302])
+    async with engine.begin() as conn:  # 302 already made 5 of its 6 pushes
+        await conn.execute(
+            sa.update(push_outbox).where(push_outbox.c.data_id == 302).values(attempts=5)
+        )
+    async with engine.begin() as conn:  # a pusher claims both, then dies
+        claimed = await pushes.claim_due(
+            conn,
+            now=rig.clock.now(),
+            lease_until=rig.clock.now() + timedelta(seconds=60),
+            limit=10,
+            max_pushes=6,
+        )
+    assert [c.push_id for c in claimed] == [pid, last]
+    receiver = Receiver(rig.clock)
+    p = make_pusher(rig, receiver)
+    rig.clock.advance(59)
+    assert await p.tick() == 0  # leased: never sent by two pushers at once
+    rig.clock.advance(1)
+    assert await p.tick() == 1
+    assert receiver.acknowledged == [pid]
+    rows = await outbox(engine)
+    assert (rows[pid].status, rows[pid].attempts) == (DELIVERED, 2)
+    assert (rows[last].status, rows[last].last_error) == (
+        FAILED,
+        "outcome of the last push unknown",
+    )
+
+
+async def test_a_later_completion_waits_for_the_earlier_one(rig: Rig) -> None:
+    engine = rig.api.ctx.engine
+    (first,) = await queue(engine, rig.clock.now(), [401])
+    (second,) = await queue(engine, rig.clock.now(), [401], seq=2)
+    receiver = Receiver(rig.clock, [500, 500])
+    p = make_pusher(rig, receiver)
+    assert await drain(p) == 2  # 401.1 twice; 401.2 waits
+    assert [item["pushId"] for b in receiver.batches for item in b] == [first, first]
+    rig.clock.advance(600)
+    assert await drain(p) == 2  # 401.1 delivered, then 401.2
+    assert receiver.acknowledged == [first, second]
+
+
+async def test_rows_are_grouped_by_url_and_batches_are_capped(rig: Rig) -> None:
+    engine = rig.api.ctx.engine
+    now = rig.clock.now()
+    await queue(engine, now, range(1000, 1005), "https://a.example/push")
+    await queue(engine, now, range(2000, 2003), "https://b.example/push")
+    receiver = Receiver(rig.clock)
+    metrics = Metrics()
+    p = make_pusher(rig, receiver, metrics, batch_size=4)
+    assert await drain(p) == 8
+    sizes = sorted((str(r.url), len(json.loads(r.content))) for r in receiver.requests)
+    assert sizes == [
+        ("https://a.example/push", 1),
+        ("https://a.example/push", 4),
+        ("https://b.example/push", 3),
+    ]
+    for request in receiver.requests:
+        assert request.headers["content-type"].startswith("application/json")
+        assert "authorization" not in request.headers  # signing is off by default
+    text = metrics.render().decode()
+    assert "openisales_pushes_sent_total 8.0" in text
+    assert "openisales_pushes_delivered_total 8.0" in text
+    await p.tick()  # housekeeping counts what is left
+    assert "openisales_pushes_pending 0.0" in metrics.render().decode()
+
+
+async def test_signed_pushes_verify_and_carry_their_push_ids(rig: Rig) -> None:
+    sk = "push-secret-key-0001"
+    pids = await queue(rig.api.ctx.engine, rig.clock.now(), [501, 502, 503])
+    receiver = Receiver(rig.clock, [500])
+    p = make_pusher(rig, receiver, push_ak="pushak01", push_sk=sk)
+    assert await drain(p) == 6
+    assert len(receiver.requests) == 2
+    for request in receiver.requests:
+        wire = signing.Request(
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query.decode(),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=request.content,
+        )
+        auth = signing.parse_authorization(request.headers["authorization"])
+        assert auth.ak == "pushak01"
+        signing.verify(wire, auth, sk=sk, now=rig.clock.now(), window=timedelta(minutes=15))
+        with pytest.raises(signing.SignatureError):
+            signing.verify(
+                wire, auth, sk="another-secret-0001", now=rig.clock.now(), window=timedelta(1)
+            )
+        body_ids = [item["pushId"] for item in json.loads(request.content)]
+        assert request.headers[PUSH_IDS_HEADER].split(",") == body_ids == pids
+
+
+async def test_two_pushers_never_send_a_row_twice_at_once(rig: Rig) -> None:
+    """On SQLite and, with OPENISALES_TEST_PG_URL, on PostgreSQL (SKIP LOCKED)."""
+    engine = rig.api.ctx.engine
+    now = rig.clock.now()
+    for n, url in enumerate(["https://a.example/p", "https://b.example/p", "https://c.example/p"]):
+        await queue(engine, now, range(10_000 * (n + 1), 10_000 * (n + 1) + 100), url)
+    in_flight: set[str] = set()
+    clashes: list[str] = []
+    sent: list[str] = []
+    acknowledged: list[str] = []
+    calls = 0
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        ids = request.headers[PUSH_IDS_HEADER].split(",")
+        clashes.extend(i for i in ids if i in in_flight)
+        in_flight.update(ids)
+        sent.extend(ids)
+        await asyncio.sleep(0)
+        in_flight.difference_update(ids)
+        if calls % 3 == 0:
+            return httpx.Response(503)  # tried again at once
+        acknowledged.extend(ids)
+        return httpx.Response(200, json=OK)
+
+    workers = [
+        Pusher(
+            engine,
+            httpx.AsyncClient(transport=httpx.MockTransport(handle)),
+            rig.clock,
+            PushSettings(batch_size=25, housekeeping_s=0),
+        )
+        for _ in range(2)
+    ]
+    for _ in range(4):  # a row answered 503 twice in a row is due again in 10 minutes
+        await asyncio.gather(*(drain(w) for w in workers))
+        rig.clock.advance(600)
+    assert clashes == []
+    assert sorted(acknowledged) == sorted(set(sent))
+    assert len(acknowledged) == len(set(acknowledged)) == 300
+    assert max(Counter(sent).values()) <= 6
+    assert {r.status for r in (await outbox(engine)).values()} == {DELIVERED}
+
+
+async def test_run_pushes_until_stopped(rig: Rig) -> None:
+    (pid,) = await queue(rig.api.ctx.engine, rig.clock.now(), [601])
+    stop = asyncio.Event()
+    receiver = Receiver(rig.clock)
+    original = receiver.handle
+
+    async def handle_then_stop(request: httpx.Request) -> httpx.Response:
+        response = await original(request)
+        stop.set()
+        return response
+
+    receiver.handle = handle_then_stop  # type: ignore[method-assign]
+    await asyncio.wait_for(make_pusher(rig, receiver).run(stop), 30)
+    assert receiver.acknowledged == [pid]
