@@ -187,7 +187,8 @@ data = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("completed_at", UTCDateTime, nullable=True),
     sa.PrimaryKeyConstraint("vdn_id", "data_id"),
-    sa.Index(None, "vdn_id", "campaign_id", "status", "next_call_time"),
+    # serves the claim: due records of a campaign in (next_call_time, data_id) order
+    sa.Index(None, "vdn_id", "campaign_id", "status", "next_call_time", "data_id"),
     sa.Index(None, "status", "lease_expires_at"),
 )
 
