@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openisales.store.tables import auth_nonce
@@ -47,38 +48,37 @@ class MemoryReplayGuard:
 
 
 class SqlReplayGuard:
-    """Uses ``t_isl_auth_nonce``; expired rows are pruned every ``prune_every`` calls."""
+    """Uses ``t_isl_auth_nonce``; expired rows are pruned every ``prune_every`` calls.
+
+    One statement per request: insert the key, or take over an expired row
+    (``INSERT … ON CONFLICT DO UPDATE … WHERE expired RETURNING``); no row
+    back means the key is live, i.e. a replay.
+    """
 
     def __init__(self, engine: AsyncEngine, prune_every: int = 1000) -> None:
         self._engine = engine
         self._prune_every = prune_every
         self._calls = 0
+        dialect_insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        stmt = dialect_insert(auth_nonce).values(
+            vdn_id=sa.bindparam("vdn_id"),
+            digest=sa.bindparam("digest"),
+            expires_at=sa.bindparam("expires_at"),
+        )
+        self._claim = stmt.on_conflict_do_update(
+            index_elements=[auth_nonce.c.vdn_id, auth_nonce.c.digest],
+            set_={"expires_at": stmt.excluded.expires_at},
+            where=auth_nonce.c.expires_at < sa.bindparam("now"),
+        ).returning(auth_nonce.c.digest)
+        self._prune = sa.delete(auth_nonce).where(auth_nonce.c.expires_at < sa.bindparam("now"))
 
     async def first_use(self, vdn_id: int, key: str, expires_at: datetime, now: datetime) -> bool:
         self._calls += 1
         async with self._engine.begin() as conn:
             if self._calls % self._prune_every == 0:
-                await conn.execute(sa.delete(auth_nonce).where(auth_nonce.c.expires_at < now))
-            try:
-                async with conn.begin_nested():
-                    await conn.execute(
-                        sa.insert(auth_nonce).values(
-                            vdn_id=vdn_id, digest=key, expires_at=expires_at
-                        )
-                    )
-                return True
-            except IntegrityError:
-                row = await conn.execute(
-                    sa.select(auth_nonce.c.expires_at).where(
-                        auth_nonce.c.vdn_id == vdn_id, auth_nonce.c.digest == key
-                    )
-                )
-                expiry = row.scalar()
-                if expiry is not None and expiry < now:
-                    await conn.execute(
-                        sa.update(auth_nonce)
-                        .where(auth_nonce.c.vdn_id == vdn_id, auth_nonce.c.digest == key)
-                        .values(expires_at=expires_at)
-                    )
-                    return True
-                return False
+                await conn.execute(self._prune, {"now": now})
+            row = await conn.execute(
+                self._claim,
+                {"vdn_id": vdn_id, "digest": key, "expires_at": expires_at, "now": now},
+            )
+            return row.first() is not None

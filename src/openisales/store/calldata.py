@@ -98,25 +98,29 @@ _WRITEBACK_COLUMNS = (
 )
 
 
+# Write-back statements are built once: constructing SQLAlchemy statements per
+# request cost more CPU than executing them.
+_LOCK_FOR_WRITEBACK = (
+    sa.select(*_WRITEBACK_COLUMNS)
+    .select_from(
+        data.join(
+            campaign,
+            sa.and_(
+                campaign.c.vdn_id == data.c.vdn_id,
+                campaign.c.campaign_id == data.c.campaign_id,
+            ),
+        )
+    )
+    .where(data.c.vdn_id == sa.bindparam("k_vdn"), data.c.data_id == sa.bindparam("k_data"))
+    .with_for_update(of=data)
+)
+
+
 async def lock_for_writeback(
     conn: AsyncConnection, vdn_id: int, data_id: int
 ) -> sa.Row[Any] | None:
     """The record and its campaign's busiPolicy, the record locked until commit."""
-    stmt = (
-        sa.select(*_WRITEBACK_COLUMNS)
-        .select_from(
-            data.join(
-                campaign,
-                sa.and_(
-                    campaign.c.vdn_id == data.c.vdn_id,
-                    campaign.c.campaign_id == data.c.campaign_id,
-                ),
-            )
-        )
-        .where(data.c.vdn_id == vdn_id, data.c.data_id == data_id)
-        .with_for_update(of=data)
-    )
-    return (await conn.execute(stmt)).first()
+    return (await conn.execute(_LOCK_FOR_WRITEBACK, {"k_vdn": vdn_id, "k_data": data_id})).first()
 
 
 @dataclass(frozen=True)
@@ -133,48 +137,75 @@ class WriteBack:
     work_no: str | None
 
 
+_INSERT_RESULT = sa.insert(data_result)
+_BUSI_VALUES: dict[str, Any] = {
+    "busi_result": sa.bindparam("v_busi_result"),
+    "sub_status": sa.bindparam("v_sub_status"),
+    "busi_result_desc": sa.bindparam("v_busi_result_desc"),
+    "work_no": sa.bindparam("v_work_no"),
+    "busi_write_time": sa.bindparam("v_now"),
+    "busi_attempt_no": sa.bindparam("v_attempt_no"),
+    "updated_at": sa.bindparam("v_now"),
+}
+_KEY = sa.and_(data.c.vdn_id == sa.bindparam("k_vdn"), data.c.data_id == sa.bindparam("k_data"))
+_UPDATE_BUSI = sa.update(data).where(_KEY).values(**_BUSI_VALUES)
+_UPDATE_BUSI_AND_SCHEDULE = (
+    sa.update(data)
+    .where(_KEY)
+    .values(
+        **_BUSI_VALUES,
+        status=sa.bindparam("v_status"),
+        next_index=sa.bindparam("v_next_index"),
+        next_call_time=sa.bindparam("v_next_call_time"),
+        reserved_work_no=sa.bindparam("v_reserved_work_no"),
+        completed_at=sa.bindparam("v_completed_at"),
+        complete_reason=sa.bindparam("v_complete_reason"),
+    )
+)
+
+
 async def record_writeback(
     conn: AsyncConnection, wb: WriteBack, outcome: Outcome, now: datetime
 ) -> None:
     """History row plus the record's new state, in the caller's transaction."""
     await conn.execute(
-        sa.insert(data_result).values(
-            vdn_id=wb.vdn_id,
-            result_id=wb.result_id,
-            data_id=wb.data_id,
-            campaign_id=wb.campaign_id,
-            kind="busi",
-            attempt_no=wb.attempt_no,
-            called=wb.called,
-            busi_result=wb.busi_result,
-            sub_status=wb.sub_status,
-            busi_result_desc=wb.busi_result_desc,
-            work_no=wb.work_no,
-            created_at=now,
-        )
+        _INSERT_RESULT,
+        {
+            "vdn_id": wb.vdn_id,
+            "result_id": wb.result_id,
+            "data_id": wb.data_id,
+            "campaign_id": wb.campaign_id,
+            "kind": "busi",
+            "attempt_no": wb.attempt_no,
+            "called": wb.called,
+            "busi_result": wb.busi_result,
+            "sub_status": wb.sub_status,
+            "busi_result_desc": wb.busi_result_desc,
+            "work_no": wb.work_no,
+            "created_at": now,
+        },
     )
-    values: dict[str, Any] = {
-        "busi_result": wb.busi_result,
-        "sub_status": wb.sub_status,
-        "busi_result_desc": wb.busi_result_desc,
-        "work_no": wb.work_no,
-        "busi_write_time": now,
-        "busi_attempt_no": wb.attempt_no,
-        "updated_at": now,
+    params: dict[str, Any] = {
+        "k_vdn": wb.vdn_id,
+        "k_data": wb.data_id,
+        "v_busi_result": wb.busi_result,
+        "v_sub_status": wb.sub_status,
+        "v_busi_result_desc": wb.busi_result_desc,
+        "v_work_no": wb.work_no,
+        "v_now": now,
+        "v_attempt_no": wb.attempt_no,
     }
-    if outcome.reschedule:
-        values.update(
-            status=int(outcome.status),
-            next_index=outcome.next_index,
-            next_call_time=outcome.next_call_time,
-            reserved_work_no=outcome.reserved_work_no,
-            completed_at=now if outcome.completed else None,
-            complete_reason="business-result" if outcome.completed else None,
-        )
-    await conn.execute(
-        sa.update(data)
-        .where(data.c.vdn_id == wb.vdn_id, data.c.data_id == wb.data_id)
-        .values(**values)
+    if not outcome.reschedule:
+        await conn.execute(_UPDATE_BUSI, params)
+        return
+    params.update(
+        v_status=int(outcome.status),
+        v_next_index=outcome.next_index,
+        v_next_call_time=outcome.next_call_time,
+        v_reserved_work_no=outcome.reserved_work_no,
+        v_completed_at=now if outcome.completed else None,
+        v_complete_reason="business-result" if outcome.completed else None,
     )
-    if outcome.reschedule and outcome.completed:
+    await conn.execute(_UPDATE_BUSI_AND_SCHEDULE, params)
+    if outcome.completed:
         await outbox.enqueue_completed(conn, wb.vdn_id, [wb.data_id], now)

@@ -175,20 +175,14 @@ async def expired_leases(conn: AsyncConnection, now: datetime, limit: int) -> li
     return list(await conn.execute(stmt))
 
 
-async def complete_overdue_results(conn: AsyncConnection, now: datetime, limit: int) -> int:
-    """Answered records whose business write-back did not arrive in time complete."""
-    overdue = (
-        sa.select(data.c.data_id)
-        .where(data.c.status == AWAITING, data.c.next_call_time <= now)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    result = await conn.execute(
+def _complete(chosen: Any, reason: str, now: datetime) -> Any:
+    """UPDATE of the records in the CTE ``chosen`` (vdn_id, data_id) to completed."""
+    return (
         sa.update(data)
-        .where(data.c.data_id.in_(overdue.scalar_subquery()), data.c.status == AWAITING)
+        .where(data.c.vdn_id == chosen.c.vdn_id, data.c.data_id == chosen.c.data_id)
         .values(
             status=COMPLETED,
-            complete_reason="no-writeback",
+            complete_reason=reason,
             completed_at=now,
             next_call_time=None,
             reserved_work_no=None,
@@ -196,40 +190,63 @@ async def complete_overdue_results(conn: AsyncConnection, now: datetime, limit: 
         )
         .returning(data.c.vdn_id, data.c.data_id)
     )
+
+
+async def complete_overdue_results(conn: AsyncConnection, now: datetime, limit: int) -> int:
+    """Answered records whose business write-back did not arrive in time complete."""
+    overdue = (
+        sa.select(data.c.vdn_id, data.c.data_id)
+        .where(data.c.status == AWAITING, data.c.next_call_time <= now)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("overdue")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    result = await conn.execute(_complete(overdue, "no-writeback", now))
     return await _push(conn, list(result), now)
 
 
 async def complete_ended_campaigns(conn: AsyncConnection, now: datetime, limit: int) -> int:
-    """Open records of campaigns past their end complete (reason ``expired``)."""
-    ended = (
+    """Open records of campaigns past their end complete (reason ``expired``).
+
+    Campaigns are few: find the ended ones that still have open records, then
+    complete those records campaign by campaign through the claim index.
+    """
+    open_records = (
         sa.select(data.c.data_id)
-        .select_from(
-            data.join(
-                campaign,
-                sa.and_(
-                    campaign.c.vdn_id == data.c.vdn_id,
-                    campaign.c.campaign_id == data.c.campaign_id,
-                ),
+        .where(
+            data.c.vdn_id == campaign.c.vdn_id,
+            data.c.campaign_id == campaign.c.campaign_id,
+            data.c.status.in_([WAITING, AWAITING]),
+        )
+        .exists()
+    )
+    ended = (
+        await conn.execute(
+            sa.select(campaign.c.vdn_id, campaign.c.campaign_id).where(
+                campaign.c.end_time <= now, open_records
             )
         )
-        .where(data.c.status.in_([WAITING, AWAITING]), campaign.c.end_time <= now)
-        .limit(limit)
-        .with_for_update(of=data, skip_locked=True)
-    )
-    result = await conn.execute(
-        sa.update(data)
-        .where(data.c.data_id.in_(ended.scalar_subquery()), data.c.status.in_([WAITING, AWAITING]))
-        .values(
-            status=COMPLETED,
-            complete_reason="expired",
-            completed_at=now,
-            next_call_time=None,
-            reserved_work_no=None,
-            updated_at=now,
+    ).all()
+    done = 0
+    for vdn_id, campaign_id in ended:
+        chosen = (
+            sa.select(data.c.vdn_id, data.c.data_id)
+            .where(
+                data.c.vdn_id == vdn_id,
+                data.c.campaign_id == campaign_id,
+                data.c.status.in_([WAITING, AWAITING]),
+            )
+            .limit(limit - done)
+            .with_for_update(skip_locked=True)
+            .cte("ended")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
         )
-        .returning(data.c.vdn_id, data.c.data_id)
-    )
-    return await _push(conn, list(result), now)
+        result = await conn.execute(_complete(chosen, "expired", now))
+        done += await _push(conn, list(result), now)
+        if done >= limit:
+            break
+    return done
 
 
 async def _push(conn: AsyncConnection, completed: list[sa.Row[Any]], now: datetime) -> int:
