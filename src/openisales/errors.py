@@ -49,12 +49,25 @@ _CODES = [
         "(blocklist/add); parameter exception (queryBusinessResults).",
         "huawei",
     ),
-    ("0200008", "beginTime and endTime must be given together (callresult).", "huawei"),
-    ("0200009", "beginTime or endTime has a wrong format (callresult).", "huawei"),
-    ("0200010", "beginTime is not earlier than endTime (callresult).", "huawei"),
+    (
+        "0200008",
+        "beginTime and endTime must be given together (callresult, failcategorystatistics).",
+        "huawei",
+    ),
+    (
+        "0200009",
+        "beginTime or endTime has a wrong format (callresult, failcategorystatistics).",
+        "huawei",
+    ),
+    (
+        "0200010",
+        "beginTime is not earlier than endTime (callresult, failcategorystatistics).",
+        "huawei",
+    ),
     (
         "0200011",
-        "The query range exceeds 30 days (callresult); the campaign status does not "
+        "The query range exceeds 30 days (callresult, failcategorystatistics); the campaign "
+        "status does not "
         "allow the operation (resume; in openisales also pause and delete).",
         "huawei",
     ),

@@ -11,12 +11,13 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openisales.domain.push import push_id
-from openisales.store.tables import campaign, data, push_outbox
+from openisales.store.tables import campaign, data, push_outbox, vdn
 
 PENDING, DELIVERED, FAILED = 0, 1, 2
 
@@ -24,7 +25,8 @@ PENDING, DELIVERED, FAILED = 0, 1, 2
 def _record(row: Any, seq: int) -> dict[str, Any]:
     numbers = json.loads(row.called_nos) if row.called_nos else []
     called = numbers[row.attempt_index]["calledNo"] if numbers else None
-    when = row.completed_at
+    # the VDN's wall clock, like callTimeStr in the call-result query
+    when = row.completed_at.astimezone(ZoneInfo(row.time_zone)) if row.completed_at else None
     return {
         "pushId": push_id(row.data_id, seq),
         "dataId": str(row.data_id),
@@ -71,6 +73,7 @@ async def enqueue_completed(
                 data.c.complete_reason,
                 data.c.completed_at,
                 campaign.c.call_back_url,
+                vdn.c.time_zone,
             )
             .select_from(
                 data.join(
@@ -79,7 +82,7 @@ async def enqueue_completed(
                         campaign.c.vdn_id == data.c.vdn_id,
                         campaign.c.campaign_id == data.c.campaign_id,
                     ),
-                )
+                ).join(vdn, vdn.c.vdn_id == data.c.vdn_id)
             )
             .where(
                 data.c.vdn_id == vdn_id,
