@@ -24,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openisales.clock import Clock
 from openisales.domain import window
+from openisales.domain.blocklist import BLOCKED
 from openisales.gateways.base import CallTask, Gateway
 from openisales.metrics import Metrics
-from openisales.services import dialing
+from openisales.services import blocklist, dialing
 from openisales.services.dialing import AttemptReport, DialerTiming, DisplayLookup
 from openisales.store import dispatch, holidays
 from openisales.store.ids import IdAllocator
@@ -214,9 +215,22 @@ class Dispatcher:
                     "gateway": gateway.name,
                 },
             )
+        barred = await blocklist.blocked_numbers(
+            self.engine, campaign.vdn_id, {t.called for t in tasks}, now
+        )
+        if barred:  # blocked since the record was added: not called, recorded as BLOCKED
+            blocked = [t for t in tasks if t.called in barred]
+            tasks = [t for t in tasks if t.called not in barred]
+            await self.report(
+                [
+                    AttemptReport(t.vdn_id, t.data_id, t.attempt_no, BLOCKED, end_time=now)
+                    for t in blocked
+                ]
+            )
         self.metrics.claims.inc(len(rows))
         self.metrics.dispatches.labels(gateway.name).inc(len(tasks))
-        await gateway.dispatch(campaign, tasks)
+        if tasks:
+            await gateway.dispatch(campaign, tasks)
         return len(tasks)
 
     async def _recover(self, now: datetime) -> None:

@@ -15,6 +15,8 @@ Sources of each entry (``source``):
   reference gives; the category is ours.
 * ``"number"`` — only the number is in our reference; meaning and category are
   ours and deliberately vague.
+* ``"openisales"`` — a code of our own, outside Huawei's ranges (``39001``: the
+  number was blocklisted after its record was added, so it was not called).
 
 ``34606`` is listed by Huawei both as a platform and as a resource failure; it is
 filed here under ``resource`` (its example cause is the concurrency limit).
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Category = Literal["success", "user", "platform", "resource", "system"]
-Source = Literal["selection", "catalogue", "number"]
+Source = Literal["selection", "catalogue", "number", "openisales"]
 
 SUCCESS = "00000"
 NO_RESULT = "34608"  # written back when no result arrives in time
@@ -87,6 +89,7 @@ _CODES: list[tuple[str, str, Category, Source]] = [
     # system
     ("00606", "System failure (code 00606)", "system", "selection"),
     ("34611", "System failure (code 34611)", "system", "selection"),
+    ("39001", "Number blocklisted: not called (openisales)", "platform", "openisales"),
 ]
 
 CATALOGUE: dict[str, FailCode] = {
@@ -138,7 +141,8 @@ def render_markdown() -> str:
         "",
         "Source: *selection* = meaning and category from the callback page's selection",
         "(spec §2.6); *catalogue* = meaning from Huawei's full catalogue (cec_07_1139),",
-        "category ours; *number* = only the number is known to us, meaning and category ours.",
+        "category ours; *number* = only the number is known to us, meaning and category ours;",
+        "*openisales* = a code of our own.",
         "",
         "| failCode | Meaning | Category | Source |",
         "| --- | --- | --- | --- |",

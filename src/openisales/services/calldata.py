@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from openisales.domain.calldata import NewRecord
 from openisales.domain.campaign import EXPIRED, effective_status
 from openisales.errors import Conflict, NotFound
+from openisales.services import blocklist
 from openisales.store import calldata as store
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import reading, transaction
@@ -33,8 +34,9 @@ async def add(
     """Store ``records`` in the campaign; returns ``(totalSize, dataIdList)``.
 
     Raises ``0200007`` when the campaign is not in the VDN, ``0200019`` when it
-    has expired, ``0200020`` when it would hold more than ``max_unfinished``
-    unfinished records. Adds to one campaign are serialised (the campaign row is
+    has expired, ``0200024`` when a number is blocked now (``services.blocklist``),
+    ``0200020`` when it would hold more than ``max_unfinished`` unfinished
+    records. Adds to one campaign are serialised (the campaign row is
     locked on PostgreSQL; SQLite has a single writer), so the limit holds under
     concurrency.
     """
@@ -48,6 +50,13 @@ async def add(
             raise Conflict(
                 f"campaignId: campaign {campaign_id} has ended; data cannot be added",
                 result_code="0200019",
+            )
+        called = {n.called_no for r in records for n in r.numbers}
+        barred = await blocklist.blocked(conn, vdn_id, called, now)
+        if barred:
+            raise Conflict(
+                f"callDataList: blocklisted numbers: {', '.join(sorted(barred))}",
+                result_code="0200024",
             )
         unfinished = await store.count_unfinished(conn, vdn_id, campaign_id)
         if unfinished + len(records) > max_unfinished:

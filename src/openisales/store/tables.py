@@ -217,6 +217,7 @@ data_result = sa.Table(
     sa.PrimaryKeyConstraint("vdn_id", "result_id"),
     sa.Index(None, "vdn_id", "data_id"),
     sa.Index(None, "vdn_id", "campaign_id", "created_at"),
+    sa.Index(None, "vdn_id", "called", "created_at"),  # blocklist call quotas
 )
 
 holiday = sa.Table(
