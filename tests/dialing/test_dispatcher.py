@@ -251,3 +251,16 @@ async def test_two_dispatchers_never_offer_a_record_twice_at_once(rig: Rig) -> N
     await asyncio.gather(*(spin(w) for w in workers))
     assert clashes == []
     assert len(seen) == len(set(seen)) == 400 * 3  # each record: 1 call + 2 retries, none twice
+
+
+async def test_a_due_retry_goes_before_a_backlog_of_first_calls(rig: Rig) -> None:
+    cid, ids = await _campaign(rig, count=1, mix={"00000": 1})
+    assert await rig.dispatcher.tick() == 1
+    async with rig.client() as client:
+        await client.write_back(ids[0], {"busiResult": "X"})
+        await add_numbers(client, cid, *[str(6000 + i) for i in range(5)])  # due now
+    rig.clock.advance(60)
+    rig.dispatcher.settings = DispatcherSettings(claim_batch=1, housekeeping_s=0)
+    assert await rig.dispatcher.tick() == 1
+    assert rig.gateway.tasks[-1].data_id == int(ids[0])  # the retry, though the backlog is older
+    assert rig.gateway.tasks[-1].attempt_no == 2

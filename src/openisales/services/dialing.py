@@ -108,6 +108,7 @@ _UPDATE = (
         status=sa.bindparam("v_status"),
         next_index=sa.bindparam("v_next_index"),
         next_call_time=sa.bindparam("v_next_call_time"),
+        priority=0,
         reserved_work_no=sa.case(
             (sa.bindparam("v_keep_reservation"), data.c.reserved_work_no), else_=None
         ),

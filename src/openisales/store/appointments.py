@@ -57,6 +57,7 @@ async def schedule_record(
     values: dict[str, Any] = {"reserved_work_no": reserved_work_no, "updated_at": now}
     if due is not None:
         values["next_call_time"] = due
+        values["priority"] = 0
     result = await conn.execute(
         sa.update(data)
         .where(data.c.vdn_id == vdn_id, data.c.data_id == data_id, data.c.status == WAITING)

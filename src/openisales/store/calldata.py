@@ -69,6 +69,7 @@ async def insert(
                 "status": int(DataStatus.WAITING),
                 "attempt_no": 0,
                 "next_call_time": now,  # due at once, first come first served
+                "priority": 1,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -157,6 +158,7 @@ _UPDATE_BUSI_AND_SCHEDULE = (
         status=sa.bindparam("v_status"),
         next_index=sa.bindparam("v_next_index"),
         next_call_time=sa.bindparam("v_next_call_time"),
+        priority=0,
         reserved_work_no=sa.bindparam("v_reserved_work_no"),
         completed_at=sa.bindparam("v_completed_at"),
         complete_reason=sa.bindparam("v_complete_reason"),

@@ -114,15 +114,55 @@ async def claim(
 ) -> list[sa.Row[Any]]:
     """Mark up to ``limit`` due records as being called and return them.
 
-    Due: waiting with ``next_call_time <= now``. A record reserved for an agent
-    is due only when ``agents`` is None (the gateway routes by work number), the
-    agent is in ``agents``, or it has waited since before ``fallback_before``.
-    ``reserved_for`` claims only records reserved for that agent (preview pull).
+    Due: waiting with ``next_call_time <= now``. Scheduled records (retries,
+    appointments: ``priority`` 0) are claimed before first calls, so a backlog
+    of new data never delays a retry past its time. A record reserved for an
+    agent is due only when ``agents`` is None (the gateway routes by work
+    number), the agent is in ``agents``, or it has waited since before
+    ``fallback_before``. ``reserved_for`` claims only records reserved for that
+    agent (preview pull).
     """
+    claimed: list[sa.Row[Any]] = []
+    for priority in (0, 1):
+        if len(claimed) >= limit:
+            break
+        claimed += await _claim_pass(
+            conn,
+            vdn_id=vdn_id,
+            campaign_id=campaign_id,
+            priority=priority,
+            worker=worker,
+            limit=limit - len(claimed),
+            now=now,
+            lease_until=lease_until,
+            today=today,
+            agents=agents,
+            fallback_before=fallback_before,
+            reserved_for=reserved_for,
+        )
+    return claimed
+
+
+async def _claim_pass(
+    conn: AsyncConnection,
+    *,
+    vdn_id: int,
+    campaign_id: int,
+    priority: int,
+    worker: str,
+    limit: int,
+    now: datetime,
+    lease_until: datetime,
+    today: str,
+    agents: frozenset[str] | None,
+    fallback_before: datetime | None,
+    reserved_for: str | None,
+) -> list[sa.Row[Any]]:
     due: list[sa.ColumnElement[bool]] = [
         data.c.vdn_id == vdn_id,
         data.c.campaign_id == campaign_id,
         data.c.status == WAITING,
+        data.c.priority == priority,
         data.c.next_call_time <= now,
     ]
     if reserved_for is not None:

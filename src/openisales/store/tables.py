@@ -165,6 +165,8 @@ data = sa.Table(
     sa.Column("status", sa.SmallInteger, nullable=False),
     sa.Column("attempt_no", sa.Integer, nullable=False),  # attempts placed so far
     sa.Column("next_call_time", UTCDateTime, nullable=True),
+    # 0 scheduled (a retry, an appointment): claimed before 1, a first call
+    sa.Column("priority", sa.SmallInteger, nullable=False, server_default="1"),
     sa.Column("reserved_work_no", sa.String(32), nullable=True),
     sa.Column("last_fail_code", sa.String(8), nullable=True),
     sa.Column("last_call_status", sa.SmallInteger, nullable=True),
@@ -187,8 +189,8 @@ data = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("completed_at", UTCDateTime, nullable=True),
     sa.PrimaryKeyConstraint("vdn_id", "data_id"),
-    # serves the claim: due records of a campaign in (next_call_time, data_id) order
-    sa.Index(None, "vdn_id", "campaign_id", "status", "next_call_time", "data_id"),
+    # serves the claim: due records of a campaign by priority, in (next_call_time, data_id) order
+    sa.Index(None, "vdn_id", "campaign_id", "status", "priority", "next_call_time", "data_id"),
     sa.Index(None, "status", "lease_expires_at"),
 )
 
