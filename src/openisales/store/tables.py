@@ -190,7 +190,15 @@ data = sa.Table(
     sa.Column("completed_at", UTCDateTime, nullable=True),
     sa.PrimaryKeyConstraint("vdn_id", "data_id"),
     # serves the claim: due records of a campaign by priority, in (next_call_time, data_id) order
-    sa.Index(None, "vdn_id", "campaign_id", "status", "priority", "next_call_time", "data_id"),
+    sa.Index(
+        "ix_t_isl_data_claim",
+        "vdn_id",
+        "campaign_id",
+        "status",
+        "priority",
+        "next_call_time",
+        "data_id",
+    ),
     sa.Index(None, "status", "lease_expires_at"),
 )
 

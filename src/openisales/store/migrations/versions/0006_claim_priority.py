@@ -15,7 +15,7 @@ branch_labels = None
 depends_on = None
 
 OLD = "ix_t_isl_data_vdn_id_campaign_id_status_next_call_time_data_id"
-NEW = "ix_t_isl_data_vdn_id_campaign_id_status_priority_next_call_time_data_id"
+NEW = "ix_t_isl_data_claim"  # the naming convention would exceed 63 characters
 
 
 def upgrade() -> None:
