@@ -28,6 +28,8 @@ class ReplayGuard(Protocol):
         """Record ``key``; False when it was already recorded and has not expired."""
         ...
 
+    async def close(self) -> None: ...
+
 
 class MemoryReplayGuard:
     def __init__(self) -> None:
@@ -46,17 +48,26 @@ class MemoryReplayGuard:
         heapq.heappush(self._expiry, (expires_at, vdn_id, key))
         return True
 
+    async def close(self) -> None:
+        self._seen.clear()
+
 
 class SqlReplayGuard:
     """Uses ``t_isl_auth_nonce``; expired rows are pruned every ``prune_every`` calls.
 
     One statement per request: insert the key, or take over an expired row
     (``INSERT … ON CONFLICT DO UPDATE … WHERE expired RETURNING``); no row
-    back means the key is live, i.e. a replay.
+    back means the key is live, i.e. a replay. In production the engine is a
+    non-durable one (see ``store.engine.create_engine``): nonces of the last
+    moment before a crash may be forgotten, which re-opens, once, the replay
+    window of requests signed in that moment.
     """
 
-    def __init__(self, engine: AsyncEngine, prune_every: int = 1000) -> None:
+    def __init__(
+        self, engine: AsyncEngine, prune_every: int = 1000, *, owned: bool = False
+    ) -> None:
         self._engine = engine
+        self._owned = owned
         self._prune_every = prune_every
         self._calls = 0
         dialect_insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
@@ -82,3 +93,7 @@ class SqlReplayGuard:
                 {"vdn_id": vdn_id, "digest": key, "expires_at": expires_at, "now": now},
             )
             return row.first() is not None
+
+    async def close(self) -> None:
+        if self._owned:
+            await self._engine.dispose()

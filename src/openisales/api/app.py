@@ -90,7 +90,12 @@ def build_context(
     vault = Vault(master_key(settings))
     if replay is None:
         replay = (
-            SqlReplayGuard(engine) if settings.replay_guard == "database" else MemoryReplayGuard()
+            SqlReplayGuard(
+                create_engine(settings.effective_database_url, pool_size=10, durable=False),
+                owned=True,
+            )
+            if settings.replay_guard == "database"
+            else MemoryReplayGuard()
         )
     return AppContext(
         settings=settings,
@@ -189,6 +194,7 @@ def create_app(
             await push_http.aclose()
             await webhook_http.aclose()
             if context is None:
+                await ctx.replay.close()
                 await ctx.engine.dispose()
 
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -9,12 +9,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, durable: bool = True
+) -> AsyncEngine:
     """An engine for ``url``; importing this module connects to nothing.
 
     SQLite connections run in WAL mode with a busy timeout, and every
     transaction starts with ``BEGIN IMMEDIATE`` so that writers queue instead
-    of failing to upgrade a read lock.
+    of failing to upgrade a read lock. ``durable=False`` (PostgreSQL only)
+    commits without waiting for the WAL flush (``synchronous_commit=off``): a
+    crash may lose the last fraction of a second of commits, never corrupt
+    data. Only the replay guard uses it.
     """
     if url.startswith("sqlite"):
         engine = create_async_engine(
@@ -22,12 +27,14 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         )
         _configure_sqlite(engine)
         return engine
+    settings = {} if durable else {"synchronous_commit": "off"}
     return create_async_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=False,
+        connect_args={"server_settings": settings} if settings else {},
     )
 
 
