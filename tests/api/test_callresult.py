@@ -32,6 +32,7 @@ def record_row(vdn_id: int, cid: int, *, status: int = 3, **values: Any) -> dict
     return {
         **dict.fromkeys(data.c.keys()),
         "day_attempts": 0,
+        "priority": 1,
         "vdn_id": vdn_id,
         "data_id": compose(vdn_id, next(_serial)),
         "campaign_id": cid,
