@@ -27,6 +27,7 @@ from openisales.domain import window
 from openisales.domain.blocklist import BLOCKED
 from openisales.gateways.base import CallTask, Gateway
 from openisales.metrics import Metrics
+from openisales.rounds import run_rounds
 from openisales.services import blocklist, dialing
 from openisales.services.dialing import AttemptReport, DialerTiming, DisplayLookup
 from openisales.store import dispatch, holidays
@@ -115,19 +116,14 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until ``stop`` is set; a failing round is logged and retried."""
-        log.info("dispatcher started", extra={"worker": self.worker_id})
-        while not stop.is_set():
-            try:
-                busy = await self.tick()
-            except Exception:
-                log.exception("dispatcher round failed")
-                busy = 0
-            if not busy:
-                try:
-                    await asyncio.wait_for(stop.wait(), self.settings.poll_interval_s)
-                except TimeoutError:
-                    pass
-        log.info("dispatcher stopped", extra={"worker": self.worker_id})
+        await run_rounds(
+            self.tick,
+            stop,
+            idle_s=self.settings.poll_interval_s,
+            name="dispatcher",
+            worker_id=self.worker_id,
+            log=log,
+        )
 
     async def _in_window(self, campaign: dispatch.CampaignRow, now: datetime) -> bool:
         days = await self._holiday_set(campaign.vdn_id)

@@ -30,6 +30,7 @@ from openisales.clock import Clock
 from openisales.config import Settings
 from openisales.domain import push
 from openisales.metrics import Metrics
+from openisales.rounds import run_rounds
 from openisales.store import pushes
 from openisales.store.sql import reading, transaction
 
@@ -157,19 +158,14 @@ class Pusher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until ``stop`` is set; a failing round is logged and retried."""
-        log.info("pusher started", extra={"worker": self.worker_id})
-        while not stop.is_set():
-            try:
-                busy = await self.tick()
-            except Exception:
-                log.exception("push round failed")
-                busy = 0
-            if not busy:
-                try:
-                    await asyncio.wait_for(stop.wait(), self.settings.poll_interval_s)
-                except TimeoutError:
-                    pass
-        log.info("pusher stopped", extra={"worker": self.worker_id})
+        await run_rounds(
+            self.tick,
+            stop,
+            idle_s=self.settings.poll_interval_s,
+            name="pusher",
+            worker_id=self.worker_id,
+            log=log,
+        )
 
     async def _push(self, url: str, batch: Sequence[pushes.Claimed]) -> None:
         ids = [row.push_id for row in batch]

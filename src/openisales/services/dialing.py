@@ -25,7 +25,7 @@ from openisales.services import obs_results
 from openisales.store import outbox
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import transaction
-from openisales.store.tables import campaign, data, data_result, vdn
+from openisales.store.tables import campaign, data, data_campaign_vdn, data_result, vdn
 
 NO_RESULT = "34608"  # Huawei: no result, written back on timeout
 
@@ -134,15 +134,7 @@ async def _lock(conn: AsyncConnection, reports: list[AttemptReport]) -> dict[tup
     for vdn_id, ids in sorted(by_vdn.items()):
         stmt = (
             sa.select(*_LOCK_COLUMNS)
-            .select_from(
-                data.join(
-                    campaign,
-                    sa.and_(
-                        campaign.c.vdn_id == data.c.vdn_id,
-                        campaign.c.campaign_id == data.c.campaign_id,
-                    ),
-                ).join(vdn, vdn.c.vdn_id == data.c.vdn_id)
-            )
+            .select_from(data_campaign_vdn())
             .where(data.c.vdn_id == vdn_id, data.c.data_id.in_(sorted(set(ids))))
             .order_by(data.c.data_id)
             .with_for_update(of=data)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openisales.domain.push import push_id
-from openisales.store.tables import campaign, data, push_outbox, vdn
+from openisales.store.tables import campaign, data, data_campaign_vdn, push_outbox, vdn
 
 PENDING, DELIVERED, FAILED = 0, 1, 2
 
@@ -75,15 +75,7 @@ async def enqueue_completed(
                 campaign.c.call_back_url,
                 vdn.c.time_zone,
             )
-            .select_from(
-                data.join(
-                    campaign,
-                    sa.and_(
-                        campaign.c.vdn_id == data.c.vdn_id,
-                        campaign.c.campaign_id == data.c.campaign_id,
-                    ),
-                ).join(vdn, vdn.c.vdn_id == data.c.vdn_id)
-            )
+            .select_from(data_campaign_vdn())
             .where(
                 data.c.vdn_id == vdn_id,
                 data.c.data_id.in_(ids),

@@ -340,3 +340,11 @@ data_history = sa.Table(
     sa.Column("archived_at", UTCDateTime, nullable=False),
     sa.PrimaryKeyConstraint("vdn_id", "data_id"),
 )
+
+
+def data_campaign_vdn() -> sa.Join:
+    """``t_isl_data`` joined with its campaign and its VDN (the usual read of a record)."""
+    return data.join(
+        campaign,
+        sa.and_(campaign.c.vdn_id == data.c.vdn_id, campaign.c.campaign_id == data.c.campaign_id),
+    ).join(vdn, vdn.c.vdn_id == data.c.vdn_id)
