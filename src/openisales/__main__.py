@@ -303,7 +303,7 @@ def keys_master_key() -> None:
 @cli.command()
 @click.pass_obj
 def worker(settings: Settings) -> None:
-    """Run the dispatcher (claims due call data and places calls) until SIGTERM."""
+    """Run the dispatcher (places calls) and the result pusher until SIGTERM."""
     import signal
 
     import httpx
@@ -311,6 +311,7 @@ def worker(settings: Settings) -> None:
     from openisales.bootstrap import build_dispatcher
     from openisales.logs import configure
     from openisales.metrics import Metrics
+    from openisales.pusher import build_pusher
     from openisales.store.ids import IdAllocator
 
     configure(settings.log_level, settings.log_format)
@@ -320,16 +321,21 @@ def worker(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        async with httpx.AsyncClient(timeout=10) as http:
+        async with (
+            httpx.AsyncClient(timeout=10) as http,
+            httpx.AsyncClient(timeout=settings.push_timeout_s) as push_http,
+        ):
+            metrics = Metrics()
             dispatcher = build_dispatcher(
                 settings,
                 engine,
                 IdAllocator(engine),
                 SystemClock(),
-                metrics=Metrics(),
+                metrics=metrics,
                 webhook_http=http,
             )
-            await dispatcher.run(stop)
+            pusher = build_pusher(settings, engine, SystemClock(), metrics, push_http)
+            await asyncio.gather(dispatcher.run(stop), pusher.run(stop))
 
     _run(settings, job)
 
@@ -348,6 +354,170 @@ def simulate(settings: Settings, records: int, seed: int, vdn_id: int) -> None:
     summary = asyncio.run(simulation.run(settings, records=records, seed=seed, vdn_id=vdn_id))
     for line in summary.lines():
         click.echo(line)
+
+
+@cli.group()
+def push() -> None:
+    """Inspect and resend result pushes to campaigns' callBackUrl (see docs/push.md)."""
+
+
+@push.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "delivered", "failed"]),
+    default=None,
+    help="Only pushes in this state.",
+)
+@click.option("--vdn", "vdn_id", type=int, default=None, help="Only this VDN.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.pass_obj
+def push_list(settings: Settings, status: str | None, vdn_id: int | None, limit: int) -> None:
+    """List pushes, newest first: pushId, VDN, campaign, state, pushes made, when, URL, error."""
+    from openisales import pusher
+
+    found = _run(
+        settings, lambda e: pusher.list_pushes(e, status=status, vdn_id=vdn_id, limit=limit)
+    )
+    for item in found:
+        when = item.delivered_at or item.next_attempt_at
+        fields = [
+            item.push_id,
+            f"vdn={item.vdn_id}",
+            f"campaign={item.campaign_id}",
+            item.status_name,
+            f"pushes={item.attempts}",
+            f"{when:%Y-%m-%d %H:%M:%S}" if when else "-",
+            item.url,
+            item.last_error or "",
+        ]
+        click.echo("\t".join(fields).rstrip("\t"))
+
+
+@push.command("resend")
+@click.option("--vdn", "vdn_id", type=int, default=None, help="Only this VDN.")
+@click.option("--push-id", default=None, help="One push, DATAID.SEQ (failed or delivered).")
+@click.option("--all-failed", is_flag=True, help="Every failed push.")
+@click.pass_obj
+def push_resend(
+    settings: Settings, vdn_id: int | None, push_id: str | None, all_failed: bool
+) -> None:
+    """Queue pushes again, now, with their pushIds unchanged (receivers de-duplicate)."""
+    from openisales import pusher
+
+    if (push_id is None) == (not all_failed):
+        raise click.UsageError("give exactly one of --push-id and --all-failed")
+    try:
+        count = _run(
+            settings,
+            lambda e: pusher.resend(e, now=SystemClock().now(), vdn_id=vdn_id, push_id=push_id),
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if push_id is not None and not count:
+        raise click.ClickException(f"no failed or delivered push {push_id}")
+    click.echo(f"{count} push(es) queued again")
+
+
+@cli.command("import")
+@click.option("--vdn", "vdn_id", type=click.IntRange(1, 9999), required=True, help="VDN id.")
+@click.option("--campaign", "campaign_id", type=click.IntRange(1), required=True, help="Campaign.")
+@click.option(
+    "--api-version",
+    "version",
+    type=click.Choice(["1", "2"]),
+    default="2",
+    show_default=True,
+    help="Check rows with the rules of the v1 or the v2 add-call-data API.",
+)
+@click.option(
+    "--skip-bad",
+    is_flag=True,
+    help="Load the good rows, leave the bad ones out (default: a bad row loads nothing).",
+)
+@click.option("--check", "check_only", is_flag=True, help="Check file and campaign; load nothing.")
+@click.option(
+    "--errors",
+    "errors_path",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write every refused row to this CSV file (line,field,code,message).",
+)
+@click.option(
+    "--show-errors", type=click.IntRange(0), default=20, show_default=True, help="Rows to print."
+)
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_obj
+def import_calldata(
+    settings: Settings,
+    vdn_id: int,
+    campaign_id: int,
+    version: str,
+    skip_bad: bool,
+    check_only: bool,
+    errors_path: str | None,
+    show_errors: int,
+    progress: bool,
+    file: str,
+) -> None:
+    """Import call data from a CSV or XLSX FILE into a campaign (docs/import.md)."""
+    import contextlib
+    from pathlib import Path
+
+    from openisales import importer
+    from openisales.store.ids import IdAllocator
+
+    request = importer.ImportRequest(
+        vdn_id=vdn_id,
+        campaign_id=campaign_id,
+        path=Path(file),
+        version=int(version),
+        skip_bad=skip_bad,
+        check_only=check_only,
+        max_unfinished=settings.max_unfinished_per_campaign,
+    )
+    with contextlib.ExitStack() as stack:
+        errors = (
+            stack.enter_context(open(errors_path, "w", newline="", encoding="utf-8"))
+            if errors_path
+            else None
+        )
+        reporter = stack.enter_context(
+            importer.ConsoleReporter(progress=progress, show=show_errors, errors=errors)
+        )
+        try:
+            outcome = _run(
+                settings,
+                lambda e: importer.run(
+                    e, IdAllocator(e), request, clock=SystemClock(), reporter=reporter
+                ),
+            )
+        except importer.ImportFileError as exc:
+            raise click.ClickException(str(exc)) from None
+        except OpenISalesError as exc:
+            raise click.ClickException(f"{exc.result_code} {exc.description}") from None
+    if outcome.refused > reporter.shown:
+        more = outcome.refused - reporter.shown
+        hint = "" if errors_path else " (--errors FILE lists them all)"
+        click.echo(f"... and {more} more refused row(s){hint}", err=True)
+    rate = f"{outcome.rate:,.0f}"
+    click.echo(
+        f"rows read {outcome.read:,}, loaded {outcome.loaded:,}, refused {outcome.refused:,}; "
+        f"{outcome.elapsed:.1f} s, {rate} rows/s"
+    )
+    if outcome.refusal is not None:
+        raise click.ClickException(
+            f"nothing loaded: {outcome.refusal.result_code} {outcome.refusal.description}"
+        )
+    if outcome.refused and not skip_bad:
+        raise click.ClickException(
+            f"nothing loaded: {outcome.refused:,} bad row(s); fix them, or load the others "
+            "with --skip-bad"
+        )
+    if check_only:
+        click.echo(f"check passed: {outcome.valid:,} row(s) can be loaded")
+    else:
+        click.echo(f"{outcome.loaded:,} record(s) added to campaign {campaign_id} of VDN {vdn_id}")
 
 
 def main() -> None:
