@@ -9,14 +9,13 @@ from typing import Any, TypeVar
 
 import click
 
-from openisales.api.app import master_key
 from openisales.clock import SystemClock
 from openisales.config import ConfigError, Settings
 from openisales.errors import OpenISalesError
 from openisales.services import admin, holidays
 from openisales.store import schema
 from openisales.store.engine import create_engine
-from openisales.vault import Vault, new_master_key
+from openisales.vault import Vault, master_key, new_master_key
 
 T = TypeVar("T")
 

@@ -29,7 +29,7 @@ from openisales.services import admin
 from openisales.store import schema
 from openisales.store.credentials import get_vdn
 from openisales.store.tables import data, data_result
-from openisales.vault import Vault
+from openisales.vault import Vault, master_key
 
 RESULTS = {"SOLD": ["GOLD", "BASIC"], "CALLBACK": [], "REFUSED": []}
 
@@ -113,8 +113,6 @@ async def run(settings: Settings, *, records: int, seed: int, vdn_id: int = 1) -
 async def _run(
     settings: Settings, ctx: Any, clock: FixedClock, *, records: int, seed: int, vdn_id: int
 ) -> Summary:
-    from openisales.api.app import master_key
-
     engine = ctx.engine
     async with engine.connect() as conn:
         known = await get_vdn(conn, vdn_id)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet, InvalidToken
+
+if TYPE_CHECKING:
+    from openisales.config import Settings
 
 
 class VaultError(Exception):
@@ -47,3 +51,10 @@ def load_or_create_master_key(data_dir: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
     return key
+
+
+def master_key(settings: Settings) -> str:
+    """The configured master key, or the embedded default's key file."""
+    if settings.master_key:
+        return settings.master_key
+    return load_or_create_master_key(settings.data_dir)

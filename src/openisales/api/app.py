@@ -45,7 +45,7 @@ from openisales.services.writeback import Definitions
 from openisales.store.credentials import CredentialCache
 from openisales.store.engine import create_engine
 from openisales.store.ids import IdAllocator
-from openisales.vault import Vault, load_or_create_master_key
+from openisales.vault import Vault, master_key
 
 _DOCS_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>openisales API</title>
@@ -72,12 +72,6 @@ def all_operations() -> list[Operation]:
         *attempts.OPERATIONS,
         *campaigns.OPERATIONS,
     ]
-
-
-def master_key(settings: Settings) -> str:
-    if settings.master_key:
-        return settings.master_key
-    return load_or_create_master_key(settings.data_dir)
 
 
 def build_context(
