@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.store.tables import auth_nonce
 
@@ -23,15 +24,38 @@ def replay_key(ak: str, signature: str) -> str:
     return hashlib.sha256(f"{ak}/{signature}".encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Nonce:
+    """A verified signature whose single use is recorded later, in the handler's transaction."""
+
+    vdn_id: int
+    key: str
+    expires_at: datetime
+    now: datetime
+
+
 class ReplayGuard(Protocol):
+    @property
+    def deferrable(self) -> bool:
+        """True when first use can be recorded inside another transaction (first_use_in)."""
+        ...
+
     async def first_use(self, vdn_id: int, key: str, expires_at: datetime, now: datetime) -> bool:
         """Record ``key``; False when it was already recorded and has not expired."""
+        ...
+
+    async def first_use_in(self, conn: AsyncConnection, nonce: Nonce) -> bool:
+        """:meth:`first_use` on ``conn``, so it commits or rolls back with that transaction."""
         ...
 
     async def close(self) -> None: ...
 
 
 class MemoryReplayGuard:
+    @property
+    def deferrable(self) -> bool:
+        return False
+
     def __init__(self) -> None:
         self._seen: dict[tuple[int, str], datetime] = {}
         self._expiry: list[tuple[datetime, int, str]] = []
@@ -48,6 +72,9 @@ class MemoryReplayGuard:
         heapq.heappush(self._expiry, (expires_at, vdn_id, key))
         return True
 
+    async def first_use_in(self, conn: AsyncConnection, nonce: Nonce) -> bool:  # noqa: ARG002
+        return await self.first_use(nonce.vdn_id, nonce.key, nonce.expires_at, nonce.now)
+
     async def close(self) -> None:
         self._seen.clear()
 
@@ -62,6 +89,10 @@ class SqlReplayGuard:
     moment before a crash may be forgotten, which re-opens, once, the replay
     window of requests signed in that moment.
     """
+
+    @property
+    def deferrable(self) -> bool:
+        return True
 
     def __init__(
         self, engine: AsyncEngine, prune_every: int = 1000, *, owned: bool = False
@@ -93,6 +124,18 @@ class SqlReplayGuard:
                 {"vdn_id": vdn_id, "digest": key, "expires_at": expires_at, "now": now},
             )
             return row.first() is not None
+
+    async def first_use_in(self, conn: AsyncConnection, nonce: Nonce) -> bool:
+        row = await conn.execute(
+            self._claim,
+            {
+                "vdn_id": nonce.vdn_id,
+                "digest": nonce.key,
+                "expires_at": nonce.expires_at,
+                "now": nonce.now,
+            },
+        )
+        return row.first() is not None
 
     async def close(self) -> None:
         if self._owned:

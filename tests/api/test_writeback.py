@@ -267,3 +267,43 @@ async def test_write_back_for_a_campaign_without_retry_policy(api: Api) -> None:
         (data_id,) = await add_numbers(client, reply["returnObject"]["id"], "555")
         assert (await client.write_back(data_id, {"busiResult": "X"}))["resultCode"] == "0200000"
     assert (await _record(api, data_id)).status == 3
+
+
+async def test_with_the_shared_replay_guard_a_replayed_write_back_is_refused_atomically(
+    api: Api,
+) -> None:
+    from openisales.client import C2Auth
+    from openisales.replay import SqlReplayGuard
+
+    api.ctx.replay = SqlReplayGuard(api.ctx.engine)
+    _, data_id = await _setup(api, busi("X", 2))
+    path = f"/rest/isales/v1/openapi/campaigns/1/callBusiResult/{data_id}"
+    tenant = api.tenants[1]
+    async with api.client() as client:
+        first = client.http.build_request(
+            "POST",
+            path,
+            content=b'{"busiResult": "X"}',
+            headers={"Content-Type": "application/json; charset=UTF-8"},
+        )
+        first.headers["Authorization"] = C2Auth(tenant.ak, tenant.sk).authorization(first)
+        again = client.http.build_request(
+            "POST", path, content=first.content, headers=dict(first.headers)
+        )
+        assert (await client.http.send(first, auth=None)).json()["resultCode"] == "0200000"
+        replayed = await client.http.send(again, auth=None)
+        # a request refused for a business reason does not use up its signature
+        bad = client.http.build_request(
+            "POST",
+            path,
+            content=b'{"busiResult": "NOPE"}',
+            headers={"Content-Type": "application/json; charset=UTF-8"},
+        )
+        bad.headers["Authorization"] = C2Auth(tenant.ak, tenant.sk).authorization(bad)
+        bad_again = client.http.build_request(
+            "POST", path, content=bad.content, headers=dict(bad.headers)
+        )
+        assert (await client.http.send(bad, auth=None)).json()["resultCode"] == "0200001"
+        assert (await client.http.send(bad_again, auth=None)).json()["resultCode"] == "0200001"
+    assert replayed.status_code == 401 and "replayed" in replayed.json()["resultDesc"]
+    assert len(await _history(api, data_id)) == 1

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from openisales import signing
 from openisales.api.context import AppContext
 from openisales.errors import AuthError, ParamError
-from openisales.replay import replay_key
+from openisales.replay import Nonce, replay_key
 from openisales.validation import BAD_VALUE, WRONG_TYPE
 
 
@@ -23,11 +23,20 @@ def parse_vdn_id(raw: str) -> int:
     return value
 
 
-async def authenticate(ctx: AppContext, request: Request, body: bytes, vdn_raw: str) -> int:
-    """Verify the C2 signature and return the VDN the caller may act for.
+REPLAYED = "replayed request: this signature was already used"
+
+
+async def authenticate(
+    ctx: AppContext, request: Request, body: bytes, vdn_raw: str, *, defer_replay: bool = False
+) -> tuple[int, Nonce | None]:
+    """Verify the C2 signature; return the VDN the caller may act for.
 
     Raises :class:`AuthError` (HTTP 401) naming the failed check, or
     :class:`ParamError` for a malformed ``vdnId`` once the signature is good.
+    With ``defer_replay`` and a guard that can defer, the replay check is
+    returned as a :class:`Nonce` for the handler to record in its own
+    transaction (so the request's writes and its single use commit together);
+    otherwise it is done here and None is returned.
     """
     try:
         auth = signing.parse_authorization(request.headers.get("authorization"))
@@ -62,6 +71,9 @@ async def authenticate(ctx: AppContext, request: Request, body: bytes, vdn_raw: 
     if vdn_id not in credential.vdn_ids:
         raise AuthError(f"the AK is not allowed for VDN {vdn_id}")
     expires = signing.parse_timestamp(auth.timestamp) + window
-    if not await ctx.replay.first_use(vdn_id, replay_key(auth.ak, auth.signature), expires, now):
-        raise AuthError("replayed request: this signature was already used")
-    return vdn_id
+    key = replay_key(auth.ak, auth.signature)
+    if defer_replay and ctx.replay.deferrable:
+        return vdn_id, Nonce(vdn_id, key, expires, now)
+    if not await ctx.replay.first_use(vdn_id, key, expires, now):
+        raise AuthError(REPLAYED)
+    return vdn_id, None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import lru_cache
 
@@ -65,6 +66,7 @@ async def write_back(
     busi_result_desc: str | None,
     work_no: str | None,
     now: datetime,
+    replay_check: Callable[[AsyncConnection], Awaitable[None]] | None = None,
 ) -> Outcome:
     """Record the result and decide the record's next step, in one transaction.
 
@@ -72,10 +74,14 @@ async def write_back(
     ``busi_result`` is not defined in the VDN, ``0200034`` when ``sub_status``
     is not one of its children, ``0200999`` when the database fails (nothing
     is written then). Concurrent write-backs for one record serialise on the
-    record's row lock.
+    record's row lock. ``replay_check`` runs first in the transaction (it
+    records the request's single use, or raises for a replay), so the
+    write-back and the use of its signature commit together.
     """
     result_id = compose(vdn_id, (await ids.take(vdn_id, "result"))[0])
     async with transaction(engine, failure_code=WRITE_FAILED) as conn:
+        if replay_check is not None:
+            await replay_check(conn)
         row = await store.lock_for_writeback(conn, vdn_id, data_id)
         if row is None:
             raise NotFound("The outbound call data does not exist.", result_code="0200033")

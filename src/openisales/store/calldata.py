@@ -166,28 +166,49 @@ _UPDATE_BUSI_AND_SCHEDULE = (
 )
 
 
+_RESULT_COLUMNS = (
+    "vdn_id",
+    "result_id",
+    "data_id",
+    "campaign_id",
+    "kind",
+    "attempt_no",
+    "called",
+    "busi_result",
+    "sub_status",
+    "busi_result_desc",
+    "work_no",
+    "created_at",
+)
+
+
+def _combined(update: Any) -> Any:
+    """``WITH r AS (INSERT result) UPDATE data``: one round trip on PostgreSQL."""
+    insert = sa.insert(data_result).values({c: sa.bindparam(f"r_{c}") for c in _RESULT_COLUMNS})
+    return update.add_cte(insert.cte("r"))
+
+
+_COMBINED_BUSI = _combined(_UPDATE_BUSI)
+_COMBINED_BUSI_AND_SCHEDULE = _combined(_UPDATE_BUSI_AND_SCHEDULE)
+
+
 async def record_writeback(
     conn: AsyncConnection, wb: WriteBack, outcome: Outcome, now: datetime
 ) -> None:
     """History row plus the record's new state, in the caller's transaction."""
-    await conn.execute(
-        _INSERT_RESULT,
-        {
-            "vdn_id": wb.vdn_id,
-            "result_id": wb.result_id,
-            "data_id": wb.data_id,
-            "campaign_id": wb.campaign_id,
-            "kind": "busi",
-            "attempt_no": wb.attempt_no,
-            "called": wb.called,
-            "busi_result": wb.busi_result,
-            "sub_status": wb.sub_status,
-            "busi_result_desc": wb.busi_result_desc,
-            "work_no": wb.work_no,
-            "created_at": now,
-        },
-    )
     params: dict[str, Any] = {
+        "vdn_id": wb.vdn_id,
+        "result_id": wb.result_id,
+        "data_id": wb.data_id,
+        "campaign_id": wb.campaign_id,
+        "kind": "busi",
+        "attempt_no": wb.attempt_no,
+        "called": wb.called,
+        "busi_result": wb.busi_result,
+        "sub_status": wb.sub_status,
+        "busi_result_desc": wb.busi_result_desc,
+        "work_no": wb.work_no,
+        "created_at": now,
         "k_vdn": wb.vdn_id,
         "k_data": wb.data_id,
         "v_busi_result": wb.busi_result,
@@ -197,17 +218,22 @@ async def record_writeback(
         "v_now": now,
         "v_attempt_no": wb.attempt_no,
     }
-    if not outcome.reschedule:
-        await conn.execute(_UPDATE_BUSI, params)
-        return
-    params.update(
-        v_status=int(outcome.status),
-        v_next_index=outcome.next_index,
-        v_next_call_time=outcome.next_call_time,
-        v_reserved_work_no=outcome.reserved_work_no,
-        v_completed_at=now if outcome.completed else None,
-        v_complete_reason="business-result" if outcome.completed else None,
-    )
-    await conn.execute(_UPDATE_BUSI_AND_SCHEDULE, params)
-    if outcome.completed:
+    if outcome.reschedule:
+        params.update(
+            v_status=int(outcome.status),
+            v_next_index=outcome.next_index,
+            v_next_call_time=outcome.next_call_time,
+            v_reserved_work_no=outcome.reserved_work_no,
+            v_completed_at=now if outcome.completed else None,
+            v_complete_reason="business-result" if outcome.completed else None,
+        )
+    if conn.dialect.name == "postgresql":
+        combined = _COMBINED_BUSI_AND_SCHEDULE if outcome.reschedule else _COMBINED_BUSI
+        params.update({f"r_{c}": params[c] for c in _RESULT_COLUMNS})
+        await conn.execute(combined, params)
+    else:  # SQLite has no data-modifying CTEs
+        await conn.execute(_INSERT_RESULT, params)
+        update = _UPDATE_BUSI_AND_SCHEDULE if outcome.reschedule else _UPDATE_BUSI
+        await conn.execute(update, params)
+    if outcome.reschedule and outcome.completed:
         await outbox.enqueue_completed(conn, wb.vdn_id, [wb.data_id], now)

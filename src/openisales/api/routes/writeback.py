@@ -24,6 +24,7 @@ async def call_busi_result(call: Call) -> Reply:
         busi_result_desc=body["busiResultDesc"],
         work_no=body["workNo"],
         now=call.ctx.clock.now(),
+        replay_check=call.replay_check(),
     )
     return Reply(SUCCESS_DESC)
 
@@ -37,5 +38,6 @@ OPERATIONS = [
         tag="write-back",
         body=BODY_SPEC,
         failure_code=writeback.WRITE_FAILED,
+        replay_in_handler=True,
     ),
 ]
