@@ -1,0 +1,167 @@
+"""The load: pre-signed, all-distinct write-backs replayed once each by wrk (writeback.lua)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dataset import AK, BUSI_CODE, SK, VDN_ID, WORK_NO, data_id
+from machine import run_measured
+
+from openisales import signing
+from openisales.client import JSON_TYPE, AsyncClient
+
+LUA = Path(__file__).with_name("writeback.lua")
+BODY = json.dumps({"busiResult": BUSI_CODE, "workNo": WORK_NO}, separators=(",", ":"))
+SUCCESS = "0200000"
+
+
+def target(n: int) -> str:
+    return f"/rest/isales/v1/openapi/campaigns/{VDN_ID}/callBusiResult/{data_id(n)}"
+
+
+def presign(path: Path, *, host: str, numbers: Iterable[int]) -> int:
+    """Write one signed request per record number; returns how many were written.
+
+    Every request carries the same timestamp (now): the server accepts it for
+    the next 15 minutes, and each signature is distinct through its path.
+    """
+    timestamp = signing.format_timestamp(datetime.now(UTC))
+    body = BODY.encode()
+    headers = {"host": host, "content-type": JSON_TYPE, "content-length": str(len(body))}
+    count = 0
+    with path.open("w") as out:
+        for n in numbers:
+            wire = signing.Request("POST", target(n), "", headers, body)
+            auth = signing.sign(wire, ak=AK, sk=SK, timestamp=timestamp)
+            out.write(f"{wire.path}\t{auth}\t{BODY}\n")
+            count += 1
+    return count
+
+
+async def _warm_up(base_url: str, numbers: list[int], concurrency: int) -> list[str]:
+    """Write back ``numbers`` through the Python client; returns the failures seen."""
+    failures: list[str] = []
+    gate = asyncio.Semaphore(concurrency)
+    async with AsyncClient(base_url, AK, SK, vdn_id=VDN_ID, verify=False, timeout=30) as api:
+
+        async def one(n: int) -> None:
+            async with gate:
+                reply = await api.write_back(data_id(n), {"busiResult": BUSI_CODE})
+            if reply.get("resultCode") != SUCCESS:
+                failures.append(json.dumps(reply))
+
+        await asyncio.gather(*(one(n) for n in numbers))
+    return failures
+
+
+def warm_up(base_url: str, numbers: list[int], concurrency: int) -> None:
+    """Fill the workers' pools and caches; any failure stops the benchmark."""
+    failures = asyncio.run(_warm_up(base_url, numbers, concurrency))
+    if failures:
+        raise RuntimeError(f"{len(failures)} warm-up write-backs failed, e.g. {failures[0]}")
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    duration_s: float
+    sent: int
+    ok: int
+    bad: int  # answered, but not HTTP 200 with resultCode 0200000
+    exhausted: int  # requests a thread could not send: it ran out of pre-signed ones
+    socket_errors: int  # connect + read + write errors and timeouts
+    http_errors: int  # HTTP status >= 400 (a subset of bad)
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    mean_ms: float
+    max_ms: float
+    threads: int
+    cpu_s: float
+    wall_s: float
+    samples: list[str]
+    raw: dict[str, int]
+
+    @property
+    def rate(self) -> float:
+        return self.ok / self.duration_s
+
+    @property
+    def errors(self) -> int:
+        return self.bad + self.socket_errors
+
+    @property
+    def in_flight(self) -> int:
+        """Sent but never answered: in flight when wrk stopped (or lost to a socket error)."""
+        return self.sent - self.ok - self.bad
+
+    @property
+    def cpu_share(self) -> float:
+        """wrk's CPU in cores (1.0 = one core busy all the time)."""
+        return self.cpu_s / self.wall_s
+
+
+def wrk_binary() -> str:
+    found = shutil.which("wrk")
+    if found is None:
+        raise RuntimeError("wrk is not installed: apt-get install -y wrk")
+    return found
+
+
+def run_wrk(
+    base_url: str,
+    requests_file: Path,
+    *,
+    host: str,
+    threads: int,
+    connections: int,
+    duration: int,
+) -> WrkResult:
+    cmd = [
+        wrk_binary(),
+        f"--threads={threads}",
+        f"--connections={connections}",
+        f"--duration={duration}s",
+        "--timeout=10s",
+        f"--script={LUA}",
+        base_url,
+        "--",
+        str(requests_file),
+        str(threads),
+        host,
+    ]
+    done = run_measured(cmd, timeout=duration + 120)
+    line = next(
+        (x for x in done.stdout.splitlines() if x.startswith("WRKRESULT ")),
+        None,
+    )
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed (exit {done.returncode}):\n{done.stdout}{done.stderr}")
+    raw: dict[str, int] = json.loads(line.removeprefix("WRKRESULT "))
+    samples = [
+        x.removeprefix("WRKSAMPLE ") for x in done.stdout.splitlines() if x.startswith("WRKSAMPLE")
+    ]
+    return WrkResult(
+        duration_s=raw["duration_us"] / 1e6,
+        sent=raw["sent"],
+        ok=raw["ok"],
+        bad=raw["bad"],
+        exhausted=raw["exhausted"],
+        socket_errors=raw["connect"] + raw["read"] + raw["write"] + raw["timeout"],
+        http_errors=raw["status"],
+        p50_ms=raw["p50_us"] / 1000,
+        p90_ms=raw["p90_us"] / 1000,
+        p99_ms=raw["p99_us"] / 1000,
+        mean_ms=raw["mean_us"] / 1000,
+        max_ms=raw["max_us"] / 1000,
+        threads=raw["threads"],
+        cpu_s=done.cpu_s,
+        wall_s=done.wall_s,
+        samples=samples,
+        raw=raw,
+    )

@@ -1,0 +1,311 @@
+"""Write-back throughput: openisales' callBusiResult against pgbench's equivalent transaction.
+
+    .venv/bin/python bench/writeback/run.py                # PostgreSQL, 1,000,000 rows, 15 s
+    .venv/bin/python bench/writeback/run.py --short        # SQLite, 20,000 rows, 5 s
+
+See README.md next to this file for what is measured and how.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import platform
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import baseline
+import dataset
+import loadgen
+import machine
+import report
+import spy
+from dataset import Postgres, ResultCount
+from server import ServerProcess
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/openisales_bench"
+REQUESTS_PER_SECOND_OF_RUN = 10_000  # pre-signed requests per second of --duration
+
+
+@dataclass(frozen=True)
+class Options:
+    engine: str
+    rows: int
+    duration: int
+    connections: int
+    workers: int
+    wrk_threads: int
+    pg_url: str
+    keep: bool
+    profile: bool
+    quiet_wait: float
+    no_tls: bool = False
+
+    @property
+    def warm_up(self) -> int:
+        return min(max(200, 10 * self.connections), self.rows // 10)
+
+    @property
+    def requests(self) -> int:
+        """Pre-signed requests: generous, but each needs its own record."""
+        return min(self.duration * REQUESTS_PER_SECOND_OF_RUN, self.rows - self.warm_up)
+
+
+def parse_args(argv: list[str] | None) -> Options:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--engine", choices=["postgres", "sqlite"], default=None)
+    p.add_argument("--rows", type=int, default=None, help="call-data rows (1,000,000)")
+    p.add_argument("--duration", type=int, default=None, help="seconds per phase (15)")
+    p.add_argument("--connections", type=int, default=32, help="HTTP connections = pgbench -c")
+    p.add_argument("--workers", type=int, default=None, help="server workers (cores; 1 on SQLite)")
+    p.add_argument("--wrk-threads", type=int, default=1)
+    p.add_argument("--pg-url", default=DEFAULT_PG_URL, help="database to (re)create and use")
+    p.add_argument("--short", action="store_true", help="SQLite, 20,000 rows, 5 s")
+    p.add_argument("--keep", action="store_true", help="keep the work directory (server log)")
+    p.add_argument(
+        "--no-tls",
+        action="store_true",
+        help="serve plain HTTP, as behind a TLS-terminating proxy",
+    )
+    p.add_argument("--profile", action="store_true", help="py-spy the workers during the HTTP run")
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=120.0,
+        help="wait up to this many seconds for an idle machine before each phase (0: don't)",
+    )
+    a = p.parse_args(argv)
+    engine = a.engine or ("sqlite" if a.short else "postgres")
+    rows = a.rows or (20_000 if a.short else 1_000_000)
+    workers = a.workers or (1 if engine == "sqlite" else machine.cores())
+    opts = Options(
+        engine=engine,
+        rows=rows,
+        duration=a.duration or (5 if a.short else 15),
+        connections=a.connections,
+        workers=workers,
+        wrk_threads=a.wrk_threads,
+        pg_url=a.pg_url,
+        keep=a.keep,
+        profile=a.profile,
+        quiet_wait=a.quiet_wait,
+        no_tls=a.no_tls,
+    )
+    if not 1_000 <= opts.rows <= dataset.MAX_ROWS:
+        p.error(f"--rows must be within 1,000..{dataset.MAX_ROWS:,}")
+    if opts.connections < opts.wrk_threads or opts.duration < 1:
+        p.error("--connections must be >= --wrk-threads and --duration >= 1")
+    if engine == "sqlite" and workers != 1:
+        p.error("SQLite has one writer: run it with --workers 1")
+    return opts
+
+
+def step(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def quiet(opts: Options, phase: str) -> float | None:
+    """Busy cores just before ``phase`` after waiting for the machine to calm down."""
+    if opts.quiet_wait <= 0:
+        return None
+    step(f"waiting for an idle machine before {phase} (up to {opts.quiet_wait:.0f} s)")
+    busy = machine.wait_for_quiet(limit=opts.quiet_wait)
+    step(f"busy cores before {phase}: {busy:.2f}")
+    return round(busy, 2)
+
+
+def machine_info(database: str) -> dict[str, object]:
+    return {
+        "cpu_model": machine.cpu_model(),
+        "cores": machine.cores(),
+        "memory_gib": machine.memory_gib(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "database": database,
+        "wrk": _wrk_version(),
+    }
+
+
+def _wrk_version() -> str:
+    done = subprocess.run(
+        [loadgen.wrk_binary(), "--version"], capture_output=True, text=True, check=False
+    )
+    return (done.stdout + done.stderr).splitlines()[0].strip()
+
+
+def base_settings(opts: Options, replay_guard: str) -> dict[str, object]:
+    return {
+        "rows": opts.rows,
+        "duration_s": opts.duration,
+        "connections": opts.connections,
+        "server_workers": opts.workers,
+        "wrk_threads": opts.wrk_threads,
+        "tls": not opts.no_tls,
+        "replay_guard": replay_guard,
+        "requests_presigned": opts.requests,
+        "warm_up_requests": opts.warm_up,
+        "revision": machine.git_revision(REPO),
+    }
+
+
+def drive_server(
+    opts: Options,
+    env: dict[str, str],
+    work: Path,
+    *,
+    count: Callable[[], ResultCount],
+    settle: Callable[[], None] | None = None,
+) -> report.HttpRun:
+    """Start the server, warm it up, replay the pre-signed requests, stop it, count rows."""
+    step(f"starting the server ({opts.workers} workers, {'no TLS' if opts.no_tls else 'TLS'})")
+    with ServerProcess(
+        env, workers=opts.workers, log=work / "server.log", tls=not opts.no_tls
+    ) as server:
+        first_warm = opts.rows - opts.warm_up + 1
+        step(f"warming up with {opts.warm_up} write-backs")
+        loadgen.warm_up(server.base_url, list(range(first_warm, opts.rows + 1)), opts.connections)
+        if settle is not None:
+            settle()
+        busy = quiet(opts, "the HTTP run")
+        # Signed last: their timestamps must stay within the server's 15-minute window.
+        requests_file = work / "requests.tsv"
+        step(f"pre-signing {opts.requests:,} requests")
+        loadgen.presign(requests_file, host=server.host_header, numbers=range(1, opts.requests + 1))
+        before = count()
+        step(f"wrk: {opts.connections} connections, {opts.duration} s")
+        wrk, cpu, profile = replay(opts, server, requests_file, work)
+        step("stopping the server (in-flight requests finish)")
+        server.stop()
+    return report.HttpRun(wrk, before, count(), cpu, profile, busy)
+
+
+def replay(
+    opts: Options, server: ServerProcess, requests_file: Path, work: Path
+) -> tuple[loadgen.WrkResult, machine.CpuUsage, str | None]:
+    """wrk against the running server, with CPU accounting (and py-spy with --profile)."""
+    raw_profile = work / "py-spy.txt"
+    with contextlib.ExitStack() as stack:
+        if opts.profile:
+            stack.enter_context(
+                spy.Profiler(server.pid, duration=opts.duration, output=raw_profile)
+            )
+        database = Postgres(opts.pg_url).dbname if opts.engine == "postgres" else None
+        sampler = stack.enter_context(machine.CpuSampler(server_pid=server.pid, database=database))
+        server.check_alive()
+        try:
+            wrk = loadgen.run_wrk(
+                server.base_url,
+                requests_file,
+                host=server.host_header,
+                threads=opts.wrk_threads,
+                connections=opts.connections,
+                duration=opts.duration,
+            )
+        except RuntimeError:
+            server.check_alive()  # a dead server explains a failed wrk better
+            raise
+    assert sampler.result is not None
+    return wrk, sampler.result, spy.summarise(raw_profile) if opts.profile else None
+
+
+def bench_postgres(opts: Options, work: Path) -> report.Measurement:
+    pg = Postgres(opts.pg_url)
+    step(f"recreating {pg.dbname}")
+    pg.recreate()
+    master_key = dataset.cli(dataset.clean_env(), "keys", "master-key").strip()
+    env = dataset.clean_env() | {
+        "OPENISALES_DATABASE_URL": opts.pg_url,
+        "OPENISALES_MASTER_KEY": master_key,
+        "OPENISALES_DATA_DIR": str(work / "data"),
+        "OPENISALES_REPLAY_GUARD": "database",
+    }
+    dataset.provision(env)
+    step(f"loading {opts.rows:,} call-data rows")
+    pg.load(opts.rows)
+    pg.settle()
+    busy = quiet(opts, "pgbench")
+    step(f"pgbench: {opts.connections} clients, {opts.duration} s")
+    with machine.CpuSampler(database=pg.dbname) as sampler:
+        pgb = baseline.run(
+            opts.pg_url, rows=opts.rows, duration=opts.duration, clients=opts.connections
+        )
+    step(f"pgbench: {pgb.tps:,.1f} TPS; vacuum + checkpoint")
+    pg.settle()
+    http = drive_server(opts, env, work, count=pg.server_results, settle=pg.checkpoint)
+    settings = base_settings(opts, "database") | {
+        "pgbench_clients": pgb.clients,
+        "pgbench_threads": pgb.threads,
+        "postgres": {
+            name: pg.setting(name)
+            for name in ("shared_buffers", "synchronous_commit", "max_connections", "fsync")
+        },
+    }
+    return report.Measurement(
+        engine="postgres",
+        settings=settings,
+        machine=machine_info(f"PostgreSQL {pg.version()}"),
+        http=http,
+        pgbench=pgb,
+        pgbench_cpu=sampler.result,
+        pgbench_busy_before=busy,
+    )
+
+
+def bench_sqlite(opts: Options, work: Path) -> report.Measurement:
+    data_dir = work / "data"
+    env = dataset.clean_env() | {"OPENISALES_DATA_DIR": str(data_dir)}
+    step("creating the embedded database")
+    dataset.provision(env)
+    database = data_dir / "openisales.db"
+    step(f"loading {opts.rows:,} call-data rows")
+    dataset.load_sqlite(database, opts.rows)
+    http = drive_server(opts, env, work, count=lambda: dataset.sqlite_results(database))
+    return report.Measurement(
+        engine="sqlite",
+        settings=base_settings(opts, "memory"),
+        machine=machine_info(f"SQLite {sqlite3.sqlite_version}"),
+        http=http,
+    )
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so that the server and wrk are stopped."""
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    work = Path(tempfile.mkdtemp(prefix="openisales-bench-"))
+    started = datetime.now(UTC)
+    try:
+        run = bench_postgres if opts.engine == "postgres" else bench_sqlite
+        measurement = replace(run(opts, work), started=started)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        step(f"benchmark aborted: {exc}")
+        return 2
+    finally:
+        if opts.keep:
+            step(f"work directory kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    doc = report.document(measurement)
+    path = report.write(doc)
+    if measurement.http.profile:
+        print(measurement.http.profile)
+    print(report.summary(doc, path))
+    return 1 if measurement.problems() else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""``openisales serve`` as a child process: started, awaited until ready, always stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+from dataset import CLI
+
+HOST = "127.0.0.1"
+READY_TIMEOUT_S = 90.0
+STOP_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """``with ServerProcess(env, workers=2, log=path) as server: ...``.
+
+    TLS is on by default (the server's own self-signed certificate); ``tls=False``
+    runs it as it runs behind a TLS-terminating proxy. The server runs in its
+    own session so that its workers can be found and stopped with it.
+    """
+
+    def __init__(self, env: dict[str, str], *, workers: int, log: Path, tls: bool = True) -> None:
+        self.env = env
+        self.tls = tls
+        self.workers = workers
+        self.log = log
+        self.port = free_port()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
+
+    @property
+    def base_url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{HOST}:{self.port}"
+
+    @property
+    def host_header(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    def __enter__(self) -> ServerProcess:
+        cmd = [CLI, "serve", "--host", HOST, "--port", str(self.port)]
+        cmd += ["--workers", str(self.workers)]
+        if not self.tls:
+            cmd.append("--no-tls")
+        with self.log.open("wb") as sink:
+            self._proc = subprocess.Popen(
+                cmd, env=self.env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _value: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM: uvicorn finishes in-flight requests), then a hard one.
+
+        Idempotent; afterwards nothing is left in the server's process group.
+        """
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc.pid)
+                proc.wait()
+        _kill_group(proc.pid)
+
+    def check_alive(self) -> None:
+        """Raise with the server's exit status and log when it is no longer running."""
+        if self._proc is not None and self._proc.poll() is not None:
+            raise RuntimeError(
+                f"the server exited with {self._proc.returncode}:\n{self.log_tail()}"
+            )
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no server log)"
+
+    def _wait_ready(self) -> None:
+        assert self._proc is not None
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        with httpx.Client(verify=False, timeout=2.0) as http:
+            while time.monotonic() < deadline:
+                self.check_alive()
+                with contextlib.suppress(httpx.HTTPError):
+                    if http.get(f"{self.base_url}/readyz").status_code == 200:
+                        return
+                time.sleep(0.2)
+        raise RuntimeError(f"the server was not ready within {READY_TIMEOUT_S:.0f} s")
+
+
+def _kill_group(pgid: int) -> None:
+    """SIGKILL whatever is left in the group the server led (its own workers)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
