@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: serve test check bench-writeback clean
+.PHONY: serve test bench-writeback bench-dispatch bench-import clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,16 @@ serve: $(VENV)/.installed
 test: $(VENV)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/check
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/test
+
+## Benchmarks (PostgreSQL on this machine; see docs/benchmarks.md).
+bench-writeback: $(VENV)/.installed
+	$(BIN)/python bench/writeback/run.py $(ARGS)
+
+bench-dispatch: $(VENV)/.installed
+	$(BIN)/python bench/dispatch/run.py $(ARGS)
+
+bench-import: $(VENV)/.installed
+	$(BIN)/python bench/import/run.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
