@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.store.tables import auth_nonce
 
+REPLAYED = "replayed request: this signature was already used"
+
 
 def replay_key(ak: str, signature: str) -> str:
     return hashlib.sha256(f"{ak}/{signature}".encode()).hexdigest()

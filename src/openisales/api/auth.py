@@ -9,7 +9,7 @@ from starlette.requests import Request
 from openisales import signing
 from openisales.api.context import AppContext
 from openisales.errors import AuthError, ParamError
-from openisales.replay import Nonce, replay_key
+from openisales.replay import REPLAYED, Nonce, replay_key
 from openisales.validation import BAD_VALUE, WRONG_TYPE
 
 
@@ -21,9 +21,6 @@ def parse_vdn_id(raw: str) -> int:
     if not 1 <= value <= 9999:
         raise ParamError(BAD_VALUE, "vdnId", "must be between 1 and 9999")
     return value
-
-
-REPLAYED = "replayed request: this signature was already used"
 
 
 async def authenticate(

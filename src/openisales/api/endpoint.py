@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from openisales.api import envelope
-from openisales.api.auth import REPLAYED, authenticate
+from openisales.api.auth import authenticate
 from openisales.api.context import AppContext
 from openisales.errors import (
     SUCCESS,
@@ -29,7 +29,7 @@ from openisales.errors import (
     RequestTooLarge,
     StorageError,
 )
-from openisales.replay import Nonce
+from openisales.replay import REPLAYED, Nonce
 from openisales.validation import CONVERSION, WRONG_TYPE, Obj, Spec, query_params
 
 log = logging.getLogger("openisales.api")

@@ -6,6 +6,7 @@ import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -14,10 +15,11 @@ from openisales.domain.business_result import sub_status_belongs
 from openisales.domain.calldata import DataStatus
 from openisales.domain.retry_policy import BusiRule, rules_from_json
 from openisales.domain.writeback import Outcome, RecordState, decide
-from openisales.errors import Conflict, NotFound
-from openisales.store import busi_results, calldata as store
+from openisales.errors import AuthError, Conflict, NotFound
+from openisales.replay import REPLAYED, Nonce
+from openisales.store import busi_results, calldata as store, writeback_fast as fast
 from openisales.store.ids import IdAllocator, compose
-from openisales.store.sql import transaction
+from openisales.store.sql import reading, transaction
 
 WRITE_FAILED = "0200999"
 
@@ -54,6 +56,76 @@ def _rules(text: str | None) -> tuple[BusiRule, ...]:
     return rules_from_json(text)
 
 
+def _decide(
+    row: Any,
+    *,
+    vdn_id: int,
+    data_id: int,
+    result_id: int,
+    busi_result: str,
+    sub_status: str | None,
+    busi_result_desc: str | None,
+    work_no: str | None,
+    now: datetime,
+) -> tuple[Outcome, store.WriteBack]:
+    numbers = json.loads(row.called_nos)
+    order = rotation(
+        [CalledNumber(n["calledNo"], n.get("type") or "") for n in numbers],
+        json.loads(row.call_policy) if row.call_policy else None,
+    )
+    state = RecordState(
+        status=DataStatus(row.status),
+        attempt_no=row.attempt_no,
+        attempt_index=row.attempt_index,
+        next_number=next_in_rotation(order, row.attempt_index),
+        busi_attempt_no=row.busi_attempt_no,
+    )
+    outcome = decide(
+        state,
+        _rules(row.busi_policy),
+        busi_result=busi_result,
+        sub_status=sub_status,
+        work_no=work_no,
+        now=now,
+    )
+    written = store.WriteBack(
+        result_id=result_id,
+        vdn_id=vdn_id,
+        data_id=data_id,
+        campaign_id=row.campaign_id,
+        attempt_no=row.attempt_no,
+        called=numbers[row.attempt_index]["calledNo"] if numbers else None,
+        busi_result=busi_result,
+        sub_status=sub_status,
+        busi_result_desc=busi_result_desc,
+        work_no=work_no,
+    )
+    return outcome, written
+
+
+async def _check_definition(
+    conn: AsyncConnection,
+    definitions: Definitions,
+    vdn_id: int,
+    busi_result: str,
+    sub_status: str | None,
+) -> None:
+    children = await definitions.children(conn, vdn_id, busi_result)
+    if children is None:
+        raise Conflict(
+            f"busiResult: business result {busi_result!r} is not defined in VDN {vdn_id}"
+        )
+    if not sub_status_belongs(set(children), sub_status):
+        raise Conflict(
+            f"subStatus: {sub_status!r} is not a sub-result of {busi_result!r}",
+            result_code="0200034",
+        )
+
+
+def _not_found() -> NotFound:
+    return NotFound("The outbound call data does not exist.", result_code="0200033")
+
+
 async def write_back(
     engine: AsyncEngine,
     ids: IdAllocator,
@@ -67,70 +139,73 @@ async def write_back(
     work_no: str | None,
     now: datetime,
     replay_check: Callable[[AsyncConnection], Awaitable[None]] | None = None,
+    nonce: Nonce | None = None,
 ) -> Outcome:
-    """Record the result and decide the record's next step, in one transaction.
+    """Record the result and decide the record's next step, atomically.
 
     Raises ``0200033`` when the record is not in the VDN, ``0200001`` when
     ``busi_result`` is not defined in the VDN, ``0200034`` when ``sub_status``
     is not one of its children, ``0200999`` when the database fails (nothing
-    is written then). Concurrent write-backs for one record serialise on the
-    record's row lock. ``replay_check`` runs first in the transaction (it
-    records the request's single use, or raises for a replay), so the
-    write-back and the use of its signature commit together.
+    is written then). The request's single use (``nonce`` / ``replay_check``)
+    is recorded with the write, so both commit together or not at all.
+
+    On PostgreSQL the write-back is first tried optimistically in two round
+    trips (see ``store.writeback_fast``); when the record changed between read
+    and write, or the write must also queue a result push, the transactional
+    path below runs: ``replay_check`` first, then the record locked
+    (``SELECT … FOR UPDATE``), so concurrent write-backs for one record serialise.
     """
+    inputs: dict[str, Any] = {
+        "vdn_id": vdn_id,
+        "data_id": data_id,
+        "busi_result": busi_result,
+        "sub_status": sub_status,
+        "busi_result_desc": busi_result_desc,
+        "work_no": work_no,
+        "now": now,
+    }
     result_id = compose(vdn_id, (await ids.take(vdn_id, "result"))[0])
+    if engine.dialect.name == "postgresql" and (nonce is not None or replay_check is None):
+        done = await _optimistic(engine, definitions, result_id, nonce, inputs)
+        if done is not None:
+            return done
     async with transaction(engine, failure_code=WRITE_FAILED) as conn:
         if replay_check is not None:
             await replay_check(conn)
         row = await store.lock_for_writeback(conn, vdn_id, data_id)
         if row is None:
-            raise NotFound("The outbound call data does not exist.", result_code="0200033")
-        children = await definitions.children(conn, vdn_id, busi_result)
-        if children is None:
-            raise Conflict(
-                f"busiResult: business result {busi_result!r} is not defined in VDN {vdn_id}"
-            )
-        if not sub_status_belongs(set(children), sub_status):
-            raise Conflict(
-                f"subStatus: {sub_status!r} is not a sub-result of {busi_result!r}",
-                result_code="0200034",
-            )
-        numbers = json.loads(row.called_nos)
-        order = rotation(
-            [CalledNumber(n["calledNo"], n.get("type") or "") for n in numbers],
-            json.loads(row.call_policy) if row.call_policy else None,
-        )
-        state = RecordState(
-            status=DataStatus(row.status),
-            attempt_no=row.attempt_no,
-            attempt_index=row.attempt_index,
-            next_number=next_in_rotation(order, row.attempt_index),
-            busi_attempt_no=row.busi_attempt_no,
-        )
-        outcome = decide(
-            state,
-            _rules(row.busi_policy),
-            busi_result=busi_result,
-            sub_status=sub_status,
-            work_no=work_no,
-            now=now,
-        )
-        called = numbers[row.attempt_index]["calledNo"] if numbers else None
-        await store.record_writeback(
-            conn,
-            store.WriteBack(
-                result_id=result_id,
-                vdn_id=vdn_id,
-                data_id=data_id,
-                campaign_id=row.campaign_id,
-                attempt_no=row.attempt_no,
-                called=called,
-                busi_result=busi_result,
-                sub_status=sub_status,
-                busi_result_desc=busi_result_desc,
-                work_no=work_no,
-            ),
-            outcome,
-            now,
-        )
+            raise _not_found()
+        await _check_definition(conn, definitions, vdn_id, busi_result, sub_status)
+        outcome, written = _decide(row, result_id=result_id, **inputs)
+        await store.record_writeback(conn, written, outcome, now)
     return outcome
+
+
+async def _optimistic(
+    engine: AsyncEngine,
+    definitions: Definitions,
+    result_id: int,
+    nonce: Nonce | None,
+    inputs: dict[str, Any],
+) -> Outcome | None:
+    """The two-round-trip write-back; None when the transactional path must run."""
+    vdn_id, now = inputs["vdn_id"], inputs["now"]
+    async with reading(engine, failure_code=WRITE_FAILED) as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        for _ in range(3):
+            seen = await fast.read(conn, vdn_id, inputs["data_id"], nonce, now)
+            if seen.replayed:
+                raise AuthError(REPLAYED)
+            if seen.row is None:
+                raise _not_found()
+            await _check_definition(
+                conn, definitions, vdn_id, inputs["busi_result"], inputs["sub_status"]
+            )
+            outcome, written = _decide(seen.row, result_id=result_id, **inputs)
+            if outcome.completed and seen.row.call_back_url:
+                return None  # the result push must be queued in the same transaction
+            if await fast.write(
+                conn, written, outcome, version=seen.row.version, nonce=nonce, now=now
+            ):
+                return outcome
+    return None  # the record kept changing: take the lock

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,6 +10,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.errors import OpenISalesError, StorageError
+
+log = logging.getLogger("openisales.store")
 
 
 class DuplicateError(Exception):
@@ -32,15 +35,20 @@ async def transaction(
     except OpenISalesError:
         raise
     except (DBAPIError, OSError) as exc:
+        log.error("database operation failed: %s", type(exc).__name__, exc_info=True)
         raise StorageError("database operation failed", result_code=failure_code) from exc
 
 
 @asynccontextmanager
-async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+async def reading(
+    engine: AsyncEngine, *, failure_code: str = "0200006"
+) -> AsyncIterator[AsyncConnection]:
+    """A connection outside an explicit transaction; driver errors as in :func:`transaction`."""
     try:
         async with engine.connect() as conn:
             yield conn
     except OpenISalesError:
         raise
     except (DBAPIError, OSError) as exc:
-        raise StorageError("database operation failed") from exc
+        log.error("database operation failed: %s", type(exc).__name__, exc_info=True)
+        raise StorageError("database operation failed", result_code=failure_code) from exc

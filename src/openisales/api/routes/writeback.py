@@ -25,6 +25,7 @@ async def call_busi_result(call: Call) -> Reply:
         work_no=body["workNo"],
         now=call.ctx.clock.now(),
         replay_check=call.replay_check(),
+        nonce=call.nonce,
     )
     return Reply(SUCCESS_DESC)
 
