@@ -186,6 +186,17 @@ async def test_skip_bad_loads_the_good_rows_only(api: Api, tmp_path: Path) -> No
     assert [r.session_id for r in rows] == ["s1", "s2"]
 
 
+async def test_blocklisted_numbers_are_refused_like_the_api_does(api: Api, tmp_path: Path) -> None:
+    async with api.client() as client:
+        cid = await make_campaign(client)
+        assert (await client.add_blocklist({"blocklist": ["555"]}))["resultCode"] == "0200000"
+    path = _file(tmp_path, "called,sessionId\n111,a\n555|666,b\n")
+    result = await _import(api, tmp_path, "--vdn", "1", "--campaign", str(cid), path)
+    assert result.exit_code == 1
+    assert "line 3: called: 0200024 blocklisted numbers: 555" in result.output
+    assert await _rows(api) == []
+
+
 async def test_v1_rules_refuse_a_number_twice_in_the_file(api: Api, tmp_path: Path) -> None:
     async with api.client() as client:
         cid = await make_campaign(client)

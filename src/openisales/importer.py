@@ -46,7 +46,8 @@ from openisales.domain.calldata import DataStatus, NewRecord
 from openisales.domain.campaign import EXPIRED, effective_status
 from openisales.domain.import_rows import Header, HeaderError, Row, RowError, RowParser
 from openisales.errors import Conflict, NotFound, OpenISalesError, StorageError
-from openisales.store import calldata as store
+from openisales.services import blocklist
+from openisales.store import blocklist as blocklist_store, calldata as store
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import reading, transaction
 from openisales.store.tables import data
@@ -438,11 +439,12 @@ async def run(
     outcome = Outcome()
     source = open_source(request.path)
     try:
+        now = clock.now()
+        barred = await _blocked(engine, request.vdn_id, now)
         try:
-            parser = RowParser(Header.parse(source.header), request.version)
+            parser = RowParser(Header.parse(source.header), request.version, barred)
         except HeaderError as exc:
             raise ImportFileError(f"{request.path}: {exc}") from None
-        now = clock.now()
         try:
             unfinished = await _campaign_open(engine, request, now, count=request.check_only)
             if request.check_only:
@@ -485,6 +487,15 @@ async def _import(
     reporter.phase("importing")
     reporter.start(source.total, source.unit)
     await _load(engine, request, stream, outcome, reporter, now, clock)
+
+
+async def _blocked(engine: AsyncEngine, vdn_id: int, now: datetime) -> frozenset[str]:
+    """The VDN's numbers that may not be called now: rows with them are refused (0200024)."""
+    async with reading(engine) as conn:
+        listed = await blocklist_store.numbers(conn, vdn_id)
+        return (
+            frozenset(await blocklist.blocked(conn, vdn_id, listed, now)) if listed else frozenset()
+        )
 
 
 async def _campaign_open(

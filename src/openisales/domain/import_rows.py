@@ -67,6 +67,9 @@ class Header:
         return cls(tuple(found.get(c) for c in COLUMNS), len(names))
 
 
+BLOCKED = "0200024"
+
+
 @dataclass(frozen=True, slots=True)
 class RowError:
     """Why the row starting at ``line`` is refused: the field, its result code, the reason."""
@@ -188,7 +191,8 @@ class RowParser:
     by field in the API's order, so that the reason given is the API's.
     """
 
-    def __init__(self, header: Header, version: int) -> None:
+    def __init__(self, header: Header, version: int, blocked: frozenset[str] = frozenset()) -> None:
+        self._blocked = blocked  # numbers blocklisted when the import started (0200024)
         if version not in (1, 2):
             raise ValueError(f"unknown call-data API version {version}")
         self._width = header.width
@@ -268,6 +272,12 @@ class RowParser:
             duplicate = self._duplicates.check(line, [n for n, _ in numbers], session_id)
         if duplicate is not None:
             return RowError(line, "called", DUPLICATE, duplicate)
+        if self._blocked:
+            barred = sorted(n for n, _ in numbers if n in self._blocked)
+            if barred:
+                return RowError(
+                    line, "called", BLOCKED, f"blocklisted numbers: {', '.join(barred)}"
+                )
         return _new_row(Row, (numbers, session_id, caller, custom_field, call_data, recycle))
 
     def _learn(self, slot: int, pos: int, memo: dict[Any, Any], spec: Spec, value: Any) -> Any:

@@ -114,3 +114,9 @@ async def attempts_since(
 async def time_zone(conn: AsyncConnection, vdn_id: int) -> str | None:
     stmt = sa.select(vdn.c.time_zone).where(vdn.c.vdn_id == vdn_id)
     return (await conn.execute(stmt)).scalar()
+
+
+async def numbers(conn: AsyncConnection, vdn_id: int) -> list[str]:
+    """Every listed number of the VDN (expired entries included)."""
+    rows = await conn.execute(sa.select(blocklist.c.number).where(blocklist.c.vdn_id == vdn_id))
+    return [r.number for r in rows]
