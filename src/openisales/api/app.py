@@ -85,7 +85,7 @@ def build_context(
     if replay is None:
         replay = (
             SqlReplayGuard(
-                create_engine(settings.effective_database_url, pool_size=10, durable=False),
+                create_engine(settings.effective_database_url, pool_size=5, durable=False),
                 owned=True,
             )
             if settings.replay_guard == "database"
