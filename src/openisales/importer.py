@@ -43,10 +43,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.clock import Clock
 from openisales.domain.calldata import DataStatus, NewRecord
-from openisales.domain.campaign import EXPIRED, effective_status
 from openisales.domain.import_rows import Header, HeaderError, Row, RowError, RowParser
 from openisales.errors import Conflict, NotFound, OpenISalesError, StorageError
-from openisales.services import blocklist
+from openisales.services import blocklist, calldata as calldata_service
 from openisales.store import blocklist as blocklist_store, calldata as store
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import reading, transaction
@@ -512,14 +511,7 @@ async def _campaign_open(
 async def _check_campaign(
     conn: AsyncConnection, request: ImportRequest, now: datetime, *, lock: bool
 ) -> None:
-    state = await store.campaign_state(conn, request.vdn_id, request.campaign_id, lock=lock)
-    if state is None:
-        raise NotFound(f"campaignId: campaign {request.campaign_id} does not exist")
-    if effective_status(state.status, state.end_time, now) == EXPIRED:
-        raise Conflict(
-            f"campaignId: campaign {request.campaign_id} has ended; data cannot be added",
-            result_code="0200019",
-        )
+    await calldata_service.open_campaign(conn, request.vdn_id, request.campaign_id, now, lock=lock)
 
 
 def _over_limit(request: ImportRequest, total: int) -> Conflict:

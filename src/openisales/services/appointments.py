@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from openisales.domain import appointment as rules
 from openisales.domain.appointment import AppointStatus, Change, NewAppointment, Result, Search
 from openisales.domain.calldata import NewRecord, Number
-from openisales.domain.campaign import EXPIRED, effective_status
-from openisales.errors import Conflict, NotFound
-from openisales.services import blocklist
+from openisales.domain.campaign import effective_status
+from openisales.errors import Conflict
+from openisales.services import blocklist, calldata as calldata_service
 from openisales.store import appointments as store, calldata
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import reading, transaction
@@ -53,14 +53,15 @@ async def create(
         recycle_time=None,
     )
     async with transaction(engine) as conn:
-        state = await calldata.campaign_state(conn, vdn_id, new.campaign_id, lock=True)
-        if state is None:
-            raise NotFound(f"taskId: campaign {new.campaign_id} does not exist")
-        if effective_status(state.status, state.end_time, now) == EXPIRED:
-            raise Conflict(
-                f"taskId: campaign {new.campaign_id} has ended; no appointment can be added",
-                result_code="0200019",
-            )
+        state = await calldata_service.open_campaign(
+            conn,
+            vdn_id,
+            new.campaign_id,
+            now,
+            lock=True,
+            field="taskId",
+            refused="no appointment can be added",
+        )
         rules.check_within_campaign(new.appoint_time, state.end_time)
         if await blocklist.blocked(conn, vdn_id, [new.called_no], now):
             raise Conflict(f"calledNo: {new.called_no} is blocklisted", result_code="0200024")

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.domain.calldata import NewRecord
 from openisales.domain.campaign import EXPIRED, effective_status
@@ -17,8 +17,30 @@ from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import reading, transaction
 
 
-def _campaign_missing(campaign_id: int) -> NotFound:
-    return NotFound(f"campaignId: campaign {campaign_id} does not exist")
+def _campaign_missing(campaign_id: int, field: str = "campaignId") -> NotFound:
+    return NotFound(f"{field}: campaign {campaign_id} does not exist")
+
+
+async def open_campaign(
+    conn: AsyncConnection,
+    vdn_id: int,
+    campaign_id: int,
+    now: datetime,
+    *,
+    lock: bool,
+    field: str = "campaignId",
+    refused: str = "data cannot be added",
+) -> store.CampaignState:
+    """The campaign that call data is added to: ``0200007`` when it is not in the
+    VDN, ``0200019`` when it has ended. ``lock`` serialises the adders (PostgreSQL)."""
+    state = await store.campaign_state(conn, vdn_id, campaign_id, lock=lock)
+    if state is None:
+        raise _campaign_missing(campaign_id, field)
+    if effective_status(state.status, state.end_time, now) == EXPIRED:
+        raise Conflict(
+            f"{field}: campaign {campaign_id} has ended; {refused}", result_code="0200019"
+        )
+    return state
 
 
 async def add(
@@ -43,14 +65,7 @@ async def add(
     numbers = await ids.take(vdn_id, "data", len(records))
     data_ids = [compose(vdn_id, n) for n in numbers]
     async with transaction(engine) as conn:
-        state = await store.campaign_state(conn, vdn_id, campaign_id, lock=True)
-        if state is None:
-            raise _campaign_missing(campaign_id)
-        if effective_status(state.status, state.end_time, now) == EXPIRED:
-            raise Conflict(
-                f"campaignId: campaign {campaign_id} has ended; data cannot be added",
-                result_code="0200019",
-            )
+        await open_campaign(conn, vdn_id, campaign_id, now, lock=True)
         called = {n.called_no for r in records for n in r.numbers}
         barred = await blocklist.blocked(conn, vdn_id, called, now)
         if barred:
