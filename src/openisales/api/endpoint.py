@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -23,13 +22,12 @@ from openisales.api.auth import authenticate
 from openisales.api.context import AppContext
 from openisales.errors import (
     SUCCESS,
-    AuthError,
     OpenISalesError,
     ParamError,
     RequestTooLarge,
     StorageError,
 )
-from openisales.replay import REPLAYED, Nonce
+from openisales.replay import Nonce
 from openisales.validation import CONVERSION, WRONG_TYPE, Obj, Spec, query_params
 
 log = logging.getLogger("openisales.api")
@@ -48,19 +46,6 @@ class Call:
     vdn_id: int
     body: bytes
     nonce: Nonce | None = None  # set for operations that record the replay check themselves
-
-    def replay_check(self) -> Callable[[AsyncConnection], Awaitable[None]] | None:
-        """For a service transaction: record this request's single use, or refuse a replay."""
-        nonce = self.nonce
-        if nonce is None:
-            return None
-        guard = self.ctx.replay
-
-        async def check(conn: AsyncConnection) -> None:
-            if not await guard.first_use_in(conn, nonce):
-                raise AuthError(REPLAYED)
-
-        return check
 
     def path_param(self, name: str) -> str:
         return str(self.request.path_params[name])
@@ -103,7 +88,7 @@ class Operation:
     body: Obj | None = None
     query: tuple[Spec, ...] = ()
     failure_code: str = "0200006"
-    replay_in_handler: bool = False  # the handler records the replay check (Call.replay_check)
+    replay_in_handler: bool = False  # the handler records the single use of Call.nonce
     response: dict[str, Any] = field(default_factory=dict)
 
     async def handle(self, request: Request) -> Response:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -16,7 +15,7 @@ from openisales.domain.calldata import DataStatus
 from openisales.domain.retry_policy import BusiRule, rules_from_json
 from openisales.domain.writeback import Outcome, RecordState, decide
 from openisales.errors import AuthError, Conflict, NotFound
-from openisales.replay import REPLAYED, Nonce
+from openisales.replay import REPLAYED, Nonce, ReplayGuard
 from openisales.store import busi_results, calldata as store, writeback_fast as fast
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import reading, transaction
@@ -138,21 +137,21 @@ async def write_back(
     busi_result_desc: str | None,
     work_no: str | None,
     now: datetime,
-    replay_check: Callable[[AsyncConnection], Awaitable[None]] | None = None,
     nonce: Nonce | None = None,
+    replay: ReplayGuard | None = None,
 ) -> Outcome:
     """Record the result and decide the record's next step, atomically.
 
     Raises ``0200033`` when the record is not in the VDN, ``0200001`` when
     ``busi_result`` is not defined in the VDN, ``0200034`` when ``sub_status``
     is not one of its children, ``0200999`` when the database fails (nothing
-    is written then). The request's single use (``nonce`` / ``replay_check``)
+    is written then). The request's single use (``nonce``, recorded by ``replay``)
     is recorded with the write, so both commit together or not at all.
 
     On PostgreSQL the write-back is first tried optimistically in two round
     trips (see ``store.writeback_fast``); when the record changed between read
     and write, or the write must also queue a result push, the transactional
-    path below runs: ``replay_check`` first, then the record locked
+    path below runs: the nonce first, then the record locked
     (``SELECT … FOR UPDATE``), so concurrent write-backs for one record serialise.
     """
     inputs: dict[str, Any] = {
@@ -165,13 +164,14 @@ async def write_back(
         "now": now,
     }
     result_id = compose(vdn_id, (await ids.take(vdn_id, "result"))[0])
-    if engine.dialect.name == "postgresql" and (nonce is not None or replay_check is None):
+    if engine.dialect.name == "postgresql":
         done = await _optimistic(engine, definitions, result_id, nonce, inputs)
         if done is not None:
             return done
     async with transaction(engine, failure_code=WRITE_FAILED) as conn:
-        if replay_check is not None:
-            await replay_check(conn)
+        if nonce is not None and replay is not None:
+            if not await replay.first_use_in(conn, nonce):
+                raise AuthError(REPLAYED)
         row = await store.lock_for_writeback(conn, vdn_id, data_id)
         if row is None:
             raise _not_found()

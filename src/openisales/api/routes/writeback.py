@@ -24,8 +24,8 @@ async def call_busi_result(call: Call) -> Reply:
         busi_result_desc=body["busiResultDesc"],
         work_no=body["workNo"],
         now=call.ctx.clock.now(),
-        replay_check=call.replay_check(),
         nonce=call.nonce,
+        replay=call.ctx.replay,
     )
     return Reply(SUCCESS_DESC)
 
