@@ -192,6 +192,18 @@ _COMBINED_BUSI = _combined(_UPDATE_BUSI)
 _COMBINED_BUSI_AND_SCHEDULE = _combined(_UPDATE_BUSI_AND_SCHEDULE)
 
 
+def schedule_values(outcome: Outcome, now: datetime) -> dict[str, Any]:
+    """The record's new schedule after a write-back that may reschedule it."""
+    return {
+        "status": int(outcome.status),
+        "next_index": outcome.next_index,
+        "next_call_time": outcome.next_call_time,
+        "reserved_work_no": outcome.reserved_work_no,
+        "completed_at": now if outcome.completed else None,
+        "complete_reason": "business-result" if outcome.completed else None,
+    }
+
+
 async def record_writeback(
     conn: AsyncConnection, wb: WriteBack, outcome: Outcome, now: datetime
 ) -> None:
@@ -219,14 +231,7 @@ async def record_writeback(
         "v_attempt_no": wb.attempt_no,
     }
     if outcome.reschedule:
-        params.update(
-            v_status=int(outcome.status),
-            v_next_index=outcome.next_index,
-            v_next_call_time=outcome.next_call_time,
-            v_reserved_work_no=outcome.reserved_work_no,
-            v_completed_at=now if outcome.completed else None,
-            v_complete_reason="business-result" if outcome.completed else None,
-        )
+        params.update({f"v_{k}": v for k, v in schedule_values(outcome, now).items()})
     if conn.dialect.name == "postgresql":
         combined = _COMBINED_BUSI_AND_SCHEDULE if outcome.reschedule else _COMBINED_BUSI
         params.update({f"r_{c}": params[c] for c in _RESULT_COLUMNS})

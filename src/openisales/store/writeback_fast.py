@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openisales.domain.writeback import Outcome
 from openisales.replay import Nonce
-from openisales.store.calldata import WriteBack
+from openisales.store.calldata import WriteBack, schedule_values
 
 _READ_SQL = """
     SELECT r.replayed, d.*
@@ -168,12 +168,7 @@ async def write(
         "work_no": wb.work_no,
         "now": now,
         "resched": outcome.reschedule,
-        "status": int(outcome.status),
-        "next_index": outcome.next_index,
-        "next_call_time": outcome.next_call_time,
-        "reserved_work_no": outcome.reserved_work_no,
-        "completed_at": now if outcome.completed else None,
-        "complete_reason": "business-result" if outcome.completed else None,
+        **schedule_values(outcome, now),
     }
     statement = _WRITE
     if nonce is not None:
