@@ -108,6 +108,11 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         master_key=MASTER_KEY,
         credential_cache_s=0.0,
+        # One pooled connection: a code path that holds a connection while it
+        # waits for a second one would deadlock a busy server's fixed pool; here
+        # it times out and fails its test (PostgreSQL; SQLite pools its own way).
+        db_pool_size=1,
+        db_pool_timeout_s=5.0,
     )
 
 

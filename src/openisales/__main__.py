@@ -14,15 +14,23 @@ from openisales.config import ConfigError, Settings
 from openisales.errors import OpenISalesError
 from openisales.services import admin, holidays
 from openisales.store import schema
-from openisales.store.engine import create_engine
+from openisales.store.engine import create_engine, pooled_engine
 from openisales.vault import Vault, master_key, new_master_key
 
 T = TypeVar("T")
 
 
-def _run(settings: Settings, job: Callable[[Any], Awaitable[T]]) -> T:
+def _run(
+    settings: Settings, job: Callable[[Any], Awaitable[T]], *, long_running: bool = False
+) -> T:
+    """Run ``job`` with an engine: a small one, or the configured pool for a long-running one."""
+
     async def main() -> T:
-        engine = create_engine(settings.effective_database_url, pool_size=2)
+        engine = (
+            pooled_engine(settings)
+            if long_running
+            else create_engine(settings.effective_database_url, pool_size=2, max_overflow=2)
+        )
         try:
             if settings.embedded:
                 settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -336,7 +344,7 @@ def worker(settings: Settings) -> None:
             pusher = build_pusher(settings, engine, SystemClock(), metrics, push_http)
             await asyncio.gather(dispatcher.run(stop), pusher.run(stop))
 
-    _run(settings, job)
+    _run(settings, job, long_running=True)
 
 
 @cli.command()

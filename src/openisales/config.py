@@ -47,6 +47,11 @@ class Settings:
     signing_profiles: tuple[Profile, ...] = PROFILES
     replay_guard: str = "memory"  # "memory" (per process) or "database" (shared)
     credential_cache_s: float = 5.0
+    # PostgreSQL connections per process: a fixed pool, grown on demand and kept
+    # (docs/operations.md); a request waits up to db_pool_timeout_s for one.
+    db_pool_size: int = 20
+    db_pool_overflow: int = 0
+    db_pool_timeout_s: float = 10.0
     max_body_bytes: int = 1_048_576
     calldata_max_per_request: int = 20
     max_unfinished_per_campaign: int = 200_000
@@ -130,16 +135,24 @@ class Settings:
             ("push_retry_interval_s", "PUSH_RETRY_INTERVAL_S"),
             ("push_batch_size", "PUSH_BATCH_SIZE"),
             ("push_lease_s", "PUSH_LEASE_S"),
+            ("db_pool_size", "DB_POOL_SIZE"),
+            ("db_pool_overflow", "DB_POOL_OVERFLOW"),
         ]:
             if (v := get(name)) is not None:
                 try:
                     values[key] = int(v)
                 except ValueError as exc:
                     raise ConfigError(f"{PREFIX}{name} must be an integer") from exc
-        if (v := get("PUSH_TIMEOUT_S")) is not None:
-            values["push_timeout_s"] = float(v)
-        if (v := get("CREDENTIAL_CACHE_S")) is not None:
-            values["credential_cache_s"] = float(v)
+        for key, name in [
+            ("push_timeout_s", "PUSH_TIMEOUT_S"),
+            ("credential_cache_s", "CREDENTIAL_CACHE_S"),
+            ("db_pool_timeout_s", "DB_POOL_TIMEOUT_S"),
+        ]:
+            if (v := get(name)) is not None:
+                try:
+                    values[key] = float(v)
+                except ValueError as exc:
+                    raise ConfigError(f"{PREFIX}{name} must be a number") from exc
         if (v := get("TLS")) is not None:
             values["tls"] = _bool(v)
         if (v := get("WORKER")) is not None:
@@ -189,6 +202,11 @@ class Settings:
             raise ConfigError("OPENISALES_PUSH_MAX_PUSHES and _BATCH_SIZE must be positive")
         if not 0 < self.push_timeout_s < self.push_lease_s:
             raise ConfigError("OPENISALES_PUSH_TIMEOUT_S must be positive and below _PUSH_LEASE_S")
+        if self.db_pool_size < 1 or self.db_pool_overflow < 0 or not self.db_pool_timeout_s > 0:
+            raise ConfigError(
+                "OPENISALES_DB_POOL_SIZE must be positive, _DB_POOL_OVERFLOW not negative "
+                "and _DB_POOL_TIMEOUT_S positive"
+            )
         for name in ("lease_s", "result_wait_s", "claim_batch", "default_concurrency"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"OPENISALES_{name.upper()} must be positive")

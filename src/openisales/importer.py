@@ -48,7 +48,7 @@ from openisales.errors import Conflict, NotFound, OpenISalesError, StorageError
 from openisales.services import blocklist, calldata as calldata_service
 from openisales.store import blocklist as blocklist_store, calldata as store
 from openisales.store.ids import IdAllocator, compose
-from openisales.store.sql import reading, transaction
+from openisales.store.sql import RAW_DRIVER_ERRORS, reading, transaction
 from openisales.store.tables import data
 
 SQLITE_BATCH = 5_000
@@ -649,7 +649,7 @@ async def _copy(
         status: str = await driver.copy_records_to_table(
             data.name, columns=COPY_COLUMNS, records=stream.load(make)
         )
-    except _driver_errors() as exc:
+    except RAW_DRIVER_ERRORS as exc:
         raise StorageError(f"database operation failed: {exc}") from exc
     finally:
         try:
@@ -671,11 +671,6 @@ _MICROSECOND = timedelta(microseconds=1)
 def pg_time(moment: datetime) -> tuple[int]:
     """A timestamptz in asyncpg's tuple format: microseconds since 2000-01-01 UTC."""
     return ((moment - _PG_EPOCH) // _MICROSECOND,)
-
-
-def _driver_errors() -> tuple[type[BaseException], ...]:
-    asyncpg: Any = importlib.import_module("asyncpg")
-    return (asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 async def _insert_batches(

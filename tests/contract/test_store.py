@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from openisales.errors import StorageError
 from openisales.replay import MemoryReplayGuard, SqlReplayGuard
 from openisales.store import schema
+from openisales.store.engine import create_engine
 from openisales.store.ids import IdAllocator, compose
+from openisales.store.sql import reading, transaction
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
@@ -54,3 +58,41 @@ async def test_memory_replay_guard_matches_the_sql_one() -> None:
     assert await guard.first_use(
         1, "k", later + timedelta(minutes=20), later + timedelta(seconds=1)
     )
+
+
+def _postgres_only(engine: AsyncEngine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's pool and driver")
+
+
+async def test_a_full_pool_makes_callers_wait_then_fail_with_the_failure_code(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    _postgres_only(engine)
+    fixed = create_engine(database_url, pool_size=1, pool_timeout=0.2)
+    try:
+        async with fixed.connect():
+            with pytest.raises(StorageError) as raised:
+                async with reading(fixed, failure_code="0200999"):
+                    pass  # pragma: no cover - the pool has no connection to give
+            assert raised.value.result_code == "0200999"
+            with pytest.raises(StorageError):
+                async with transaction(fixed):
+                    pass  # pragma: no cover
+        # Returned, the one connection serves the next caller: nothing was opened or lost.
+        async with reading(fixed) as conn:
+            assert (await conn.exec_driver_sql("SELECT 1")).scalar() == 1
+        assert fixed.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert fixed.pool.checkedin() == 1  # type: ignore[attr-defined]
+    finally:
+        await fixed.dispose()
+
+
+async def test_errors_of_asyncpg_used_directly_become_storage_errors(engine: AsyncEngine) -> None:
+    _postgres_only(engine)
+    with pytest.raises(StorageError) as raised:
+        async with reading(engine, failure_code="0200999") as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.fetchval("SELECT 1 / 0")
+    assert raised.value.result_code == "0200999"

@@ -47,11 +47,29 @@ def test_overrides_win_over_the_environment() -> None:
         ({"OPENISALES_TLS": "maybe"}, "boolean"),
         ({"OPENISALES_MAX_BODY_BYTES": "10"}, "MAX_BODY_BYTES"),
         ({"OPENISALES_TLS_CERT": "/c.pem"}, "go together"),
+        ({"OPENISALES_DB_POOL_SIZE": "0"}, "DB_POOL_SIZE"),
+        ({"OPENISALES_DB_POOL_OVERFLOW": "-1"}, "DB_POOL_OVERFLOW"),
+        ({"OPENISALES_DB_POOL_TIMEOUT_S": "0"}, "DB_POOL_TIMEOUT_S"),
+        ({"OPENISALES_DB_POOL_TIMEOUT_S": "soon"}, "must be a number"),
     ],
 )
 def test_invalid_settings_are_refused(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
+
+
+def test_pool_settings_come_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "OPENISALES_DB_POOL_SIZE": "32",
+            "OPENISALES_DB_POOL_OVERFLOW": "4",
+            "OPENISALES_DB_POOL_TIMEOUT_S": "2.5",
+        }
+    )
+    assert (settings.db_pool_size, settings.db_pool_overflow) == (32, 4)
+    assert settings.db_pool_timeout_s == 2.5
+    defaults = Settings.from_env({})
+    assert (defaults.db_pool_size, defaults.db_pool_overflow) == (20, 0)
 
 
 def test_database_urls_get_their_async_driver() -> None:

@@ -43,7 +43,7 @@ from openisales.pusher import build_pusher
 from openisales.replay import MemoryReplayGuard, ReplayGuard, SqlReplayGuard
 from openisales.services.writeback import Definitions
 from openisales.store.credentials import CredentialCache
-from openisales.store.engine import create_engine
+from openisales.store.engine import create_engine, pooled_engine
 from openisales.store.ids import IdAllocator
 from openisales.vault import Vault, master_key
 
@@ -54,6 +54,11 @@ _DOCS_HTML = """<!doctype html>
 <script src="/docs/static/swagger-ui-bundle.js"></script>
 <script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
 </body></html>"""
+
+
+# The shared replay guard's own connections: one short statement per request
+# (the write-back records its nonce in its own statement instead).
+REPLAY_POOL_SIZE = 5
 
 
 def all_operations() -> list[Operation]:
@@ -80,12 +85,17 @@ def build_context(
     clock: Clock | None = None,
     replay: ReplayGuard | None = None,
 ) -> AppContext:
-    engine = create_engine(settings.effective_database_url, pool_size=20)
+    engine = pooled_engine(settings)
     vault = Vault(master_key(settings))
     if replay is None:
         replay = (
             SqlReplayGuard(
-                create_engine(settings.effective_database_url, pool_size=5, durable=False),
+                create_engine(
+                    settings.effective_database_url,
+                    pool_size=REPLAY_POOL_SIZE,
+                    pool_timeout=settings.db_pool_timeout_s,
+                    durable=False,
+                ),
                 owned=True,
             )
             if settings.replay_guard == "database"

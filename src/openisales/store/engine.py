@@ -8,11 +8,27 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from openisales.config import Settings
+
 
 def create_engine(
-    url: str, *, pool_size: int = 10, echo: bool = False, durable: bool = True
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 0,
+    pool_timeout: float = 30.0,
+    echo: bool = False,
+    durable: bool = True,
 ) -> AsyncEngine:
     """An engine for ``url``; importing this module connects to nothing.
+
+    On PostgreSQL the pool opens connections as they are needed and keeps up to
+    ``pool_size`` of them; ``max_overflow`` more are opened under bursts and
+    closed again when returned. Opening a PostgreSQL session costs the server a
+    process and the client a handshake, so a busy process should not churn
+    them: the default is a fixed pool in which a caller waits up to
+    ``pool_timeout`` seconds for a free connection (``sqlalchemy.exc.TimeoutError``
+    after that, which ``store.sql`` reports as a storage failure).
 
     SQLite connections run in WAL mode with a busy timeout, and every
     transaction starts with ``BEGIN IMMEDIATE`` so that writers queue instead
@@ -32,9 +48,20 @@ def create_engine(
         url,
         echo=echo,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
         pool_pre_ping=False,
         connect_args={"server_settings": settings} if settings else {},
+    )
+
+
+def pooled_engine(settings: Settings) -> AsyncEngine:
+    """The engine of a long-running process (API or worker), pooled as configured."""
+    return create_engine(
+        settings.effective_database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_overflow,
+        pool_timeout=settings.db_pool_timeout_s,
     )
 
 

@@ -6,7 +6,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy.exc import DBAPIError, IntegrityError, TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.errors import OpenISalesError, StorageError
@@ -18,14 +19,35 @@ class DuplicateError(Exception):
     """A unique key was violated."""
 
 
+# What asyncpg raises when it is used directly, under SQLAlchemy's connection
+# (COPY in the importer, the write-back's two statements); SQLAlchemy wraps the
+# same errors in DBAPIError when they pass through its execution layer.
+RAW_DRIVER_ERRORS: tuple[type[Exception], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError)
+_FAILURES: tuple[type[Exception], ...] = (
+    DBAPIError,
+    OSError,
+    PoolTimeout,
+    *RAW_DRIVER_ERRORS,
+)
+
+
+def _storage_error(exc: Exception, failure_code: str) -> StorageError:
+    if isinstance(exc, PoolTimeout):
+        log.error("no database connection became free in time (pool exhausted)")
+    else:
+        log.error("database operation failed: %s", type(exc).__name__, exc_info=True)
+    return StorageError("database operation failed", result_code=failure_code)
+
+
 @asynccontextmanager
 async def transaction(
     engine: AsyncEngine, *, failure_code: str = "0200006"
 ) -> AsyncIterator[AsyncConnection]:
     """One database transaction; commit on success, roll back on any exception.
 
-    Unique-key violations become :class:`DuplicateError`; other driver errors
-    become :class:`StorageError` with ``failure_code``.
+    Unique-key violations become :class:`DuplicateError`; other driver errors,
+    and waiting too long for a pooled connection, become :class:`StorageError`
+    with ``failure_code``.
     """
     try:
         async with engine.begin() as conn:
@@ -34,9 +56,8 @@ async def transaction(
         raise DuplicateError(str(exc.orig)) from exc
     except OpenISalesError:
         raise
-    except (DBAPIError, OSError) as exc:
-        log.error("database operation failed: %s", type(exc).__name__, exc_info=True)
-        raise StorageError("database operation failed", result_code=failure_code) from exc
+    except _FAILURES as exc:
+        raise _storage_error(exc, failure_code) from exc
 
 
 @asynccontextmanager
@@ -49,6 +70,5 @@ async def reading(
             yield conn
     except OpenISalesError:
         raise
-    except (DBAPIError, OSError) as exc:
-        log.error("database operation failed: %s", type(exc).__name__, exc_info=True)
-        raise StorageError("database operation failed", result_code=failure_code) from exc
+    except _FAILURES as exc:
+        raise _storage_error(exc, failure_code) from exc
