@@ -160,7 +160,7 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
         tenants[vdn_id] = Tenant(vdn_id, ak, sk)
     app = create_app(settings, context=ctx)
     yield Api(ctx, app, tenants)
-    await ctx.engine.dispose()
+    await ctx.close()
 
 
 @pytest.fixture

@@ -107,7 +107,7 @@ async def run(settings: Settings, *, records: int, seed: int, vdn_id: int = 1) -
         await schema.migrate(ctx.engine)
         return await _run(settings, ctx, clock, records=records, seed=seed, vdn_id=vdn_id)
     finally:
-        await ctx.engine.dispose()
+        await ctx.close()
 
 
 async def _run(

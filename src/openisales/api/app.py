@@ -41,10 +41,11 @@ from openisales.config import Settings
 from openisales.metrics import Metrics
 from openisales.pusher import build_pusher
 from openisales.replay import MemoryReplayGuard, ReplayGuard, SqlReplayGuard
-from openisales.services.writeback import Definitions
+from openisales.services.writeback import WRITE_FAILED, Definitions
 from openisales.store.credentials import CredentialCache
 from openisales.store.engine import create_engine, pooled_engine
 from openisales.store.ids import IdAllocator
+from openisales.store.writeback_fast import FastPath
 from openisales.vault import Vault, master_key
 
 _DOCS_HTML = """<!doctype html>
@@ -110,6 +111,15 @@ def build_context(
         clock=clock or SystemClock(),
         definitions=Definitions(),
         metrics=Metrics(),
+        writeback_fast=(
+            FastPath.connect(
+                settings.effective_database_url,
+                failure_code=WRITE_FAILED,
+                pool_timeout=settings.db_pool_timeout_s,
+            )
+            if engine.dialect.name == "postgresql"
+            else None
+        ),
     )
 
 
@@ -198,8 +208,7 @@ def create_app(
             await push_http.aclose()
             await webhook_http.aclose()
             if context is None:
-                await ctx.replay.close()
-                await ctx.engine.dispose()
+                await ctx.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     if context is not None:

@@ -13,6 +13,7 @@ from openisales.replay import ReplayGuard
 from openisales.services.writeback import Definitions
 from openisales.store.credentials import CredentialCache
 from openisales.store.ids import IdAllocator
+from openisales.store.writeback_fast import FastPath
 
 
 @dataclass
@@ -25,3 +26,11 @@ class AppContext:
     clock: Clock
     definitions: Definitions
     metrics: Metrics
+    writeback_fast: FastPath | None = None  # PostgreSQL: the batched write-back
+
+    async def close(self) -> None:
+        """Release every connection this context holds."""
+        await self.replay.close()
+        if self.writeback_fast is not None:
+            await self.writeback_fast.close()
+        await self.engine.dispose()

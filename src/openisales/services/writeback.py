@@ -16,7 +16,7 @@ from openisales.domain.retry_policy import BusiRule, rules_from_json
 from openisales.domain.writeback import Outcome, RecordState, decide
 from openisales.errors import AuthError, Conflict, NotFound
 from openisales.replay import REPLAYED, Nonce, ReplayGuard
-from openisales.store import busi_results, calldata as store, writeback_fast as fast
+from openisales.store import busi_results, calldata as store, writeback_fast as fast_path
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import reading, transaction
 
@@ -34,9 +34,14 @@ class Definitions:
         self._found: dict[tuple[int, str], frozenset[str]] = {}
         self._size = size
 
+    def cached(self, vdn_id: int, code: str) -> frozenset[str] | None:
+        """The children of a definition already found, without a query."""
+        return self._found.get((vdn_id, code))
+
     async def children(
         self, conn: AsyncConnection, vdn_id: int, code: str
     ) -> frozenset[str] | None:
+        """The sub-result codes of ``code`` in ``vdn_id``; None when it is not defined."""
         key = (vdn_id, code)
         hit = self._found.get(key)
         if hit is not None:
@@ -102,14 +107,10 @@ def _decide(
     return outcome, written
 
 
-async def _check_definition(
-    conn: AsyncConnection,
-    definitions: Definitions,
-    vdn_id: int,
-    busi_result: str,
-    sub_status: str | None,
+def _check_definition(
+    children: frozenset[str] | None, vdn_id: int, busi_result: str, sub_status: str | None
 ) -> None:
-    children = await definitions.children(conn, vdn_id, busi_result)
+    """``0200001`` for an undefined ``busi_result``, ``0200034`` for a foreign ``sub_status``."""
     if children is None:
         raise Conflict(
             f"busiResult: business result {busi_result!r} is not defined in VDN {vdn_id}"
@@ -139,6 +140,7 @@ async def write_back(
     now: datetime,
     nonce: Nonce | None = None,
     replay: ReplayGuard | None = None,
+    fast: fast_path.FastPath | None = None,
 ) -> Outcome:
     """Record the result and decide the record's next step, atomically.
 
@@ -148,11 +150,12 @@ async def write_back(
     is written then). The request's single use (``nonce``, recorded by ``replay``)
     is recorded with the write, so both commit together or not at all.
 
-    On PostgreSQL the write-back is first tried optimistically in two round
-    trips (see ``store.writeback_fast``); when the record changed between read
-    and write, or the write must also queue a result push, the transactional
-    path below runs: the nonce first, then the record locked
-    (``SELECT … FOR UPDATE``), so concurrent write-backs for one record serialise.
+    With ``fast`` (PostgreSQL) the write-back is first tried optimistically in
+    two batched round trips (see ``store.writeback_fast``); when the record
+    kept changing between read and write, or the write must also queue a
+    result push, the transactional path below runs: the nonce first, then the
+    record locked (``SELECT … FOR UPDATE``), so concurrent write-backs for one
+    record serialise.
     """
     inputs: dict[str, Any] = {
         "vdn_id": vdn_id,
@@ -164,8 +167,8 @@ async def write_back(
         "now": now,
     }
     result_id = compose(vdn_id, (await ids.take(vdn_id, "result"))[0])
-    if engine.dialect.name == "postgresql":
-        done = await _optimistic(engine, definitions, result_id, nonce, inputs)
+    if fast is not None:
+        done = await _optimistic(fast, engine, definitions, result_id, nonce, inputs)
         if done is not None:
             return done
     async with transaction(engine, failure_code=WRITE_FAILED) as conn:
@@ -175,13 +178,15 @@ async def write_back(
         row = await store.lock_for_writeback(conn, vdn_id, data_id)
         if row is None:
             raise _not_found()
-        await _check_definition(conn, definitions, vdn_id, busi_result, sub_status)
+        children = await definitions.children(conn, vdn_id, busi_result)
+        _check_definition(children, vdn_id, busi_result, sub_status)
         outcome, written = _decide(row, result_id=result_id, **inputs)
         await store.record_writeback(conn, written, outcome, now)
     return outcome
 
 
 async def _optimistic(
+    fast: fast_path.FastPath,
     engine: AsyncEngine,
     definitions: Definitions,
     result_id: int,
@@ -190,22 +195,21 @@ async def _optimistic(
 ) -> Outcome | None:
     """The two-round-trip write-back; None when the transactional path must run."""
     vdn_id, now = inputs["vdn_id"], inputs["now"]
-    async with reading(engine, failure_code=WRITE_FAILED) as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        for _ in range(3):
-            seen = await fast.read(conn, vdn_id, inputs["data_id"], nonce, now)
-            if seen.replayed:
-                raise AuthError(REPLAYED)
-            if seen.row is None:
-                raise _not_found()
-            await _check_definition(
-                conn, definitions, vdn_id, inputs["busi_result"], inputs["sub_status"]
-            )
-            outcome, written = _decide(seen.row, result_id=result_id, **inputs)
-            if outcome.completed and seen.row.call_back_url:
-                return None  # the result push must be queued in the same transaction
-            if await fast.write(
-                conn, written, outcome, version=seen.row.version, nonce=nonce, now=now
-            ):
-                return outcome
+    key = fast_path.ReadKey(vdn_id, inputs["data_id"], nonce, now)
+    for _ in range(3):
+        seen = await fast.read(key)
+        if seen.replayed:
+            raise AuthError(REPLAYED)
+        if seen.row is None:
+            raise _not_found()
+        children = definitions.cached(vdn_id, inputs["busi_result"])
+        if children is None:
+            async with reading(engine, failure_code=WRITE_FAILED) as conn:
+                children = await definitions.children(conn, vdn_id, inputs["busi_result"])
+        _check_definition(children, vdn_id, inputs["busi_result"], inputs["sub_status"])
+        outcome, written = _decide(seen.row, result_id=result_id, **inputs)
+        if outcome.completed and seen.row.call_back_url:
+            return None  # the result push must be queued in the same transaction
+        if await fast.write(fast_path.Write(written, outcome, seen.row.version, nonce, now)):
+            return outcome
     return None  # the record kept changing: take the lock

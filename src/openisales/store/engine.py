@@ -19,6 +19,7 @@ def create_engine(
     pool_timeout: float = 30.0,
     echo: bool = False,
     durable: bool = True,
+    generic_plans: bool = False,
 ) -> AsyncEngine:
     """An engine for ``url``; importing this module connects to nothing.
 
@@ -28,14 +29,21 @@ def create_engine(
     process and the client a handshake, so a busy process should not churn
     them: the default is a fixed pool in which a caller waits up to
     ``pool_timeout`` seconds for a free connection (``sqlalchemy.exc.TimeoutError``
-    after that, which ``store.sql`` reports as a storage failure).
+    after that, which ``store.sql`` reports as a storage failure). Connections
+    are handed out most recently used first, so that a light load keeps using
+    the same few PostgreSQL backends instead of cycling through all of them.
 
     SQLite connections run in WAL mode with a busy timeout, and every
     transaction starts with ``BEGIN IMMEDIATE`` so that writers queue instead
     of failing to upgrade a read lock. ``durable=False`` (PostgreSQL only)
     commits without waiting for the WAL flush (``synchronous_commit=off``): a
     crash may lose the last fraction of a second of commits, never corrupt
-    data. Only the replay guard uses it.
+    data. Only the replay guard uses it. ``generic_plans=True`` (PostgreSQL
+    only) makes the server plan each prepared statement once, for any
+    parameters (``plan_cache_mode=force_generic_plan``), instead of re-planning
+    it on most executions when it cannot tell that the generic plan is as good:
+    for a fixed set of statements whose best plan does not depend on their
+    parameters (the batched write-back's, over ``unnest``-ed arrays).
     """
     if url.startswith("sqlite"):
         engine = create_async_engine(
@@ -44,12 +52,16 @@ def create_engine(
         _configure_sqlite(engine)
         return engine
     settings = {} if durable else {"synchronous_commit": "off"}
+    if generic_plans:
+        settings["plan_cache_mode"] = "force_generic_plan"
+        settings["enable_seqscan"] = "off"
     return create_async_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
+        pool_use_lifo=True,
         pool_pre_ping=False,
         connect_args={"server_settings": settings} if settings else {},
     )

@@ -1,132 +1,144 @@
-"""The write-back in two round trips on PostgreSQL, without an explicit transaction.
+"""The write-back in two batched round trips on PostgreSQL, without an explicit transaction.
 
-Both statements run on the asyncpg connection itself (SQLAlchemy's execution
-layer costs more than the statements on this hot path). Read the record
-without a lock (with its row version, ``xmin``), decide in
+Read the record without a lock (with its row version, ``xmin``), decide in
 Python, then write with one statement that applies only if the row is still
 the version that was read and the request's signature is still unused:
-``UPDATE … WHERE xmin = :version`` followed, in the same statement, by the
+``UPDATE … WHERE xmin = version`` followed, in the same statement, by the
 history row and the replay nonce (data-modifying CTEs). One statement is one
-atomic transaction. If another writer got there first, the caller reads
-again. Used only when the write-back writes nothing else (no result push to
-queue); otherwise the transactional path in ``store.calldata`` applies.
+atomic transaction: the write-back's history row, the record's new state and
+its nonce commit together or not at all. If another writer got there first
+the row is not updated and the caller reads again.
+
+Concurrent write-backs of one process share these round trips
+(:class:`openisales.batching.Batcher`): their reads go out as one ``SELECT``
+over ``unnest``-ed keys, their writes as one statement over ``unnest``-ed rows,
+committed once. A write-back whose row another member of the same batch
+updated first is reported as not applied, exactly as when another process won
+the race. Both statements run on the asyncpg connection itself (SQLAlchemy's
+execution layer costs more than the statements on this hot path).
+
+Used only when the write-back writes nothing else (no result push to queue);
+otherwise the transactional path in ``store.calldata`` applies.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from openisales.batching import Batcher
 from openisales.domain.writeback import Outcome
 from openisales.replay import Nonce
 from openisales.store.calldata import WriteBack, schedule_values
+from openisales.store.engine import create_engine
+from openisales.store.sql import reading
 
+# Both statements run with generic plans (planned once per connection, see
+# ``FastPath.connect``), so every lookup in them is an equality on a primary
+# key: a nonce's expiry is compared after it is found, never used to search,
+# which leaves the planner no other index to choose from a stale estimate.
 _READ_SQL = """
-    SELECT r.replayed, d.*
-    FROM (SELECT EXISTS (
-            SELECT 1 FROM t_isl_auth_nonce
-            WHERE vdn_id = :vdn AND digest = :digest AND expires_at >= :now
-          ) AS replayed) AS r
+    SELECT k.i,
+           COALESCE((SELECT n.expires_at FROM t_isl_auth_nonce n
+                     WHERE n.vdn_id = k.vdn AND n.digest = k.digest) >= k.now, false)
+               AS replayed,
+           d.*
+    FROM unnest($1::integer[], $2::bigint[], $3::varchar[], $4::timestamptz[])
+         WITH ORDINALITY AS k(vdn, data, digest, now, i)
     LEFT JOIN LATERAL (
         SELECT CAST(t.xmin AS text) AS version, t.campaign_id, t.status, t.attempt_no,
                t.attempt_index, t.called_nos, t.busi_attempt_no,
                c.busi_policy, c.call_policy, c.call_back_url
         FROM t_isl_data t
         JOIN t_isl_campaign c ON c.vdn_id = t.vdn_id AND c.campaign_id = t.campaign_id
-        WHERE t.vdn_id = :vdn AND t.data_id = :data
+        WHERE t.vdn_id = k.vdn AND t.data_id = k.data
     ) AS d ON true
     """
 
-_UPDATE = """
-    UPDATE t_isl_data SET
-        busi_result = :busi_result, sub_status = :sub_status,
-        busi_result_desc = :busi_result_desc, work_no = :work_no,
-        busi_write_time = :now, busi_attempt_no = :attempt_no, updated_at = :now,
-        status = CASE WHEN :resched THEN CAST(:status AS smallint) ELSE status END,
-        next_index = CASE WHEN :resched THEN CAST(:next_index AS integer) ELSE next_index END,
-        next_call_time = CASE WHEN :resched THEN CAST(:next_call_time AS timestamptz)
-                              ELSE next_call_time END,
-        priority = CASE WHEN :resched THEN 0 ELSE priority END,
-        reserved_work_no = CASE WHEN :resched THEN CAST(:reserved_work_no AS varchar)
-                                ELSE reserved_work_no END,
-        completed_at = CASE WHEN :resched THEN CAST(:completed_at AS timestamptz)
-                            ELSE completed_at END,
-        complete_reason = CASE WHEN :resched THEN CAST(:complete_reason AS varchar)
-                               ELSE complete_reason END
-    WHERE vdn_id = :vdn AND data_id = :data AND xmin = CAST(:version AS xid)
-"""
-
-_HISTORY = """
-    INSERT INTO t_isl_data_result (vdn_id, result_id, data_id, campaign_id, kind, attempt_no,
-        called, busi_result, sub_status, busi_result_desc, work_no, created_at)
-    SELECT CAST(:vdn AS integer), CAST(:result_id AS bigint), CAST(:data AS bigint),
-        CAST(:campaign_id AS bigint), 'busi', CAST(:attempt_no AS integer),
-        CAST(:called AS varchar), CAST(:busi_result AS varchar), CAST(:sub_status AS varchar),
-        CAST(:busi_result_desc AS text), CAST(:work_no AS varchar), CAST(:now AS timestamptz)
-    FROM upd
-"""
-
-_WRITE_SQL = (
-    f"WITH upd AS ({_UPDATE} RETURNING data_id), ins AS ({_HISTORY}) "
-    "SELECT (SELECT count(*) FROM upd) AS updated"
+# One row per write-back; the order of these columns is the order of the
+# statement's array parameters ($1 … $21, then $22 = the batch's earliest now).
+_COLUMNS = (
+    ("vdn", "integer"),
+    ("data", "bigint"),
+    ("version", "text"),
+    ("result_id", "bigint"),
+    ("campaign_id", "bigint"),
+    ("attempt_no", "integer"),
+    ("called", "varchar"),
+    ("busi_result", "varchar"),
+    ("sub_status", "varchar"),
+    ("busi_result_desc", "text"),
+    ("work_no", "varchar"),
+    ("now", "timestamptz"),
+    ("resched", "boolean"),
+    ("status", "smallint"),
+    ("next_index", "integer"),
+    ("next_call_time", "timestamptz"),
+    ("reserved_work_no", "varchar"),
+    ("completed_at", "timestamptz"),
+    ("complete_reason", "varchar"),
+    ("digest", "varchar"),
+    ("expires", "timestamptz"),
 )
+_ARRAYS = ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(_COLUMNS, start=1))
+_NAMES = ", ".join(name for name, _ in _COLUMNS)
+_EARLIEST_NOW = f"${len(_COLUMNS) + 1}::timestamptz"
 
-_WRITE_WITH_NONCE_SQL = f"""
-    WITH upd AS ({_UPDATE}
-        AND NOT EXISTS (SELECT 1 FROM t_isl_auth_nonce
-                        WHERE vdn_id = :vdn AND digest = :digest AND expires_at >= :now)
-        RETURNING data_id),
-    ins AS ({_HISTORY}),
+_WRITE_SQL = f"""
+    WITH v AS (
+        SELECT * FROM unnest({_ARRAYS}) WITH ORDINALITY AS v({_NAMES}, i)
+    ),
+    upd AS (
+        UPDATE t_isl_data t SET
+            busi_result = v.busi_result, sub_status = v.sub_status,
+            busi_result_desc = v.busi_result_desc, work_no = v.work_no,
+            busi_write_time = v.now, busi_attempt_no = v.attempt_no, updated_at = v.now,
+            status = CASE WHEN v.resched THEN v.status ELSE t.status END,
+            next_index = CASE WHEN v.resched THEN v.next_index ELSE t.next_index END,
+            next_call_time = CASE WHEN v.resched THEN v.next_call_time
+                                  ELSE t.next_call_time END,
+            priority = CASE WHEN v.resched THEN 0 ELSE t.priority END,
+            reserved_work_no = CASE WHEN v.resched THEN v.reserved_work_no
+                                    ELSE t.reserved_work_no END,
+            completed_at = CASE WHEN v.resched THEN v.completed_at ELSE t.completed_at END,
+            complete_reason = CASE WHEN v.resched THEN v.complete_reason
+                                   ELSE t.complete_reason END
+        FROM v
+        WHERE t.vdn_id = v.vdn AND t.data_id = v.data AND CAST(t.xmin AS text) = v.version
+          AND (v.digest IS NULL OR NOT COALESCE((
+                SELECT n.expires_at FROM t_isl_auth_nonce n
+                WHERE n.vdn_id = v.vdn AND n.digest = v.digest) >= v.now, false))
+        RETURNING v.i
+    ),
+    ins AS (
+        INSERT INTO t_isl_data_result (vdn_id, result_id, data_id, campaign_id, kind,
+            attempt_no, called, busi_result, sub_status, busi_result_desc, work_no, created_at)
+        SELECT v.vdn, v.result_id, v.data, v.campaign_id, 'busi', v.attempt_no, v.called,
+               v.busi_result, v.sub_status, v.busi_result_desc, v.work_no, v.now
+        FROM v JOIN upd ON upd.i = v.i
+    ),
     nonce AS (
         INSERT INTO t_isl_auth_nonce (vdn_id, digest, expires_at)
-        SELECT CAST(:vdn AS integer), CAST(:digest AS varchar), CAST(:expires AS timestamptz)
-        FROM upd
+        SELECT v.vdn, v.digest, v.expires
+        FROM v JOIN upd ON upd.i = v.i
+        WHERE v.digest IS NOT NULL
         ON CONFLICT (vdn_id, digest) DO UPDATE SET expires_at = EXCLUDED.expires_at
-        WHERE t_isl_auth_nonce.expires_at < :now
-        RETURNING 1)
-    SELECT (SELECT count(*) FROM upd) AS updated
+        WHERE t_isl_auth_nonce.expires_at < {_EARLIEST_NOW}
+    )
+    SELECT i FROM upd
     """
 
 
-_BIND = re.compile(r"(?<![:\w]):(\w+)(?!:)")
-
-
 @dataclass(frozen=True)
-class Statement:
-    """SQL with ``:name`` parameters compiled once to asyncpg's ``$n`` form."""
-
-    sql: str
-    names: tuple[str, ...]
-
-    @classmethod
-    def compile(cls, text: str) -> Statement:
-        names: list[str] = []
-
-        def number(match: re.Match[str]) -> str:
-            if match.group(1) not in names:
-                names.append(match.group(1))
-            return f"${names.index(match.group(1)) + 1}"
-
-        return cls(_BIND.sub(number, text), tuple(names))
-
-    def args(self, params: dict[str, Any]) -> list[Any]:
-        return [params[name] for name in self.names]
-
-
-_READ = Statement.compile(_READ_SQL)
-_WRITE = Statement.compile(_WRITE_SQL)
-_WRITE_WITH_NONCE = Statement.compile(_WRITE_WITH_NONCE_SQL)
-
-
-async def _driver(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under ``conn`` (statements on it skip SQLAlchemy's layer)."""
-    raw = await conn.get_raw_connection()
-    return raw.driver_connection
+class ReadKey:
+    vdn_id: int
+    data_id: int
+    nonce: Nonce | None
+    now: datetime
 
 
 @dataclass(frozen=True)
@@ -135,44 +147,114 @@ class Read:
     row: Any  # None when the record is not in the VDN
 
 
-async def read(
-    conn: AsyncConnection, vdn_id: int, data_id: int, nonce: Nonce | None, now: datetime
-) -> Read:
-    params = {"vdn": vdn_id, "data": data_id, "digest": nonce.key if nonce else "", "now": now}
-    record = await (await _driver(conn)).fetchrow(_READ.sql, *_READ.args(params))
-    row = SimpleNamespace(**dict(record))
-    return Read(bool(row.replayed), row if row.version is not None else None)
+@dataclass(frozen=True)
+class Write:
+    wb: WriteBack
+    outcome: Outcome
+    version: str
+    nonce: Nonce | None
+    now: datetime
+
+    def values(self) -> dict[str, Any]:
+        wb, nonce = self.wb, self.nonce
+        return {
+            "vdn": wb.vdn_id,
+            "data": wb.data_id,
+            "version": self.version,
+            "result_id": wb.result_id,
+            "campaign_id": wb.campaign_id,
+            "attempt_no": wb.attempt_no,
+            "called": wb.called,
+            "busi_result": wb.busi_result,
+            "sub_status": wb.sub_status,
+            "busi_result_desc": wb.busi_result_desc,
+            "work_no": wb.work_no,
+            "now": self.now,
+            "resched": self.outcome.reschedule,
+            **schedule_values(self.outcome, self.now),
+            "digest": nonce.key if nonce else None,
+            "expires": nonce.expires_at if nonce else None,
+        }
 
 
-async def write(
-    conn: AsyncConnection,
-    wb: WriteBack,
-    outcome: Outcome,
-    *,
-    version: str,
-    nonce: Nonce | None,
-    now: datetime,
-) -> bool:
-    """Apply the write-back if the record is still ``version``; False when it is not."""
-    params: dict[str, Any] = {
-        "vdn": wb.vdn_id,
-        "data": wb.data_id,
-        "version": int(version),
-        "result_id": wb.result_id,
-        "campaign_id": wb.campaign_id,
-        "attempt_no": wb.attempt_no,
-        "called": wb.called,
-        "busi_result": wb.busi_result,
-        "sub_status": wb.sub_status,
-        "busi_result_desc": wb.busi_result_desc,
-        "work_no": wb.work_no,
-        "now": now,
-        "resched": outcome.reschedule,
-        **schedule_values(outcome, now),
-    }
-    statement = _WRITE
-    if nonce is not None:
-        statement = _WRITE_WITH_NONCE
-        params.update(digest=nonce.key, expires=nonce.expires_at)
-    updated = await (await _driver(conn)).fetchval(statement.sql, *statement.args(params))
-    return bool(updated)
+async def _driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn`` (statements on it skip SQLAlchemy's layer)."""
+    conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
+
+
+async def read_many(conn: AsyncConnection, keys: list[ReadKey]) -> list[Read]:
+    """Each key's record (with its version and campaign policy) and whether its nonce is used."""
+    found = await (await _driver(conn)).fetch(
+        _READ_SQL,
+        [k.vdn_id for k in keys],
+        [k.data_id for k in keys],
+        [k.nonce.key if k.nonce else "" for k in keys],
+        [k.now for k in keys],
+    )
+    reads: list[Read | None] = [None] * len(keys)
+    for record in found:
+        row = SimpleNamespace(**dict(record))
+        reads[row.i - 1] = Read(bool(row.replayed), row if row.version is not None else None)
+    assert all(r is not None for r in reads)
+    return reads  # type: ignore[return-value]
+
+
+async def write_many(conn: AsyncConnection, writes: list[Write]) -> list[bool]:
+    """Apply each write whose record is still at its version; True for those applied."""
+    rows = [w.values() for w in writes]
+    columns = [[row[name] for row in rows] for name, _ in _COLUMNS]
+    earliest = min(w.now for w in writes)
+    applied = {r["i"] for r in await (await _driver(conn)).fetch(_WRITE_SQL, *columns, earliest)}
+    return [n in applied for n in range(1, len(writes) + 1)]
+
+
+class FastPath:
+    """One process's batched reads and writes of the optimistic write-back.
+
+    It owns ``engine``, whose pool needs a connection per flush in flight:
+    ``max_in_flight`` reads and as many writes. One flush in flight per kind
+    makes the largest batches under load (measured in ``docs/benchmarks.md``).
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        failure_code: str,
+        max_batch: int = 64,
+        max_in_flight: int = 1,
+    ) -> None:
+        self._engine = engine
+        self._failure_code = failure_code
+        self._reads: Batcher[ReadKey, Read] = Batcher(
+            self._read_batch, max_size=max_batch, max_in_flight=max_in_flight
+        )
+        self._writes: Batcher[Write, bool] = Batcher(
+            self._write_batch, max_size=max_batch, max_in_flight=max_in_flight
+        )
+
+    @classmethod
+    def connect(cls, url: str, *, failure_code: str, pool_timeout: float) -> FastPath:
+        """A fast path over its own two generic-plan connections to ``url``."""
+        engine = create_engine(url, pool_size=2, pool_timeout=pool_timeout, generic_plans=True)
+        return cls(engine, failure_code=failure_code)
+
+    async def read(self, key: ReadKey) -> Read:
+        return await self._reads.submit(key)
+
+    async def write(self, write: Write) -> bool:
+        """True when applied; False when the record changed since it was read."""
+        return await self._writes.submit(write)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def _read_batch(self, keys: list[ReadKey]) -> list[Read]:
+        async with reading(self._engine, failure_code=self._failure_code) as conn:
+            return await read_many(conn, keys)
+
+    async def _write_batch(self, writes: list[Write]) -> list[bool]:
+        async with reading(self._engine, failure_code=self._failure_code) as conn:
+            return await write_many(conn, writes)

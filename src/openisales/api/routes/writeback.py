@@ -26,6 +26,7 @@ async def call_busi_result(call: Call) -> Reply:
         now=call.ctx.clock.now(),
         nonce=call.nonce,
         replay=call.ctx.replay,
+        fast=call.ctx.writeback_fast,
     )
     return Reply(SUCCESS_DESC)
 
