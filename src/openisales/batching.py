@@ -57,15 +57,16 @@ class Batcher(Generic[T, R]):
         while self._queue and len(self._running) < self._max_in_flight:
             batch = self._queue[: self._max_size]
             del self._queue[: self._max_size]
-            task = asyncio.create_task(self._run(batch))
-            self._running.add(task)
-            task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._running.discard(task)
-        self._start()
+            self._running.add(asyncio.create_task(self._run(batch)))
 
     async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            await self._deliver(batch)
+        finally:
+            self._running.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self._start()  # the next flush goes out before its waiters are woken
+
+    async def _deliver(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
             results = await self._flush([item for item, _ in batch])
             if len(results) != len(batch):

@@ -1,0 +1,182 @@
+"""The batched write-back statements on PostgreSQL: what a batch applies, and what it refuses."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from openisales.domain.calldata import DataStatus
+from openisales.domain.writeback import Outcome
+from openisales.errors import StorageError
+from openisales.replay import Nonce
+from openisales.store import writeback_fast as fast
+from openisales.store.calldata import WriteBack
+from openisales.store.tables import auth_nonce, data, data_result
+from tests.conftest import Api
+from tests.helpers import add_numbers, define, make_campaign
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+RETRY = Outcome(
+    reschedule=True,
+    status=DataStatus.WAITING,
+    next_index=0,
+    next_call_time=NOW + timedelta(seconds=60),
+    reserved_work_no="2033",
+    rule=None,
+    completed=False,
+)
+
+
+@pytest.fixture
+async def records(api: Api) -> AsyncIterator[list[int]]:
+    if api.ctx.engine.dialect.name != "postgresql":
+        pytest.skip("the batched write-back runs on PostgreSQL")
+    async with api.client() as client:
+        await define(client, "X")
+        campaign = await make_campaign(client)
+        ids = await add_numbers(client, campaign, "111", "222", "333")
+    yield [int(i) for i in ids]
+
+
+def nonce(key: str, *, expires: datetime = NOW + timedelta(minutes=15)) -> Nonce:
+    return Nonce(1, key, expires, NOW)
+
+
+async def read(api: Api, *keys: fast.ReadKey) -> list[fast.Read]:
+    async with api.ctx.engine.connect() as conn:
+        return await fast.read_many(conn, list(keys))
+
+
+def write_of(seen: fast.Read, data_id: int, result_id: int, **changes: object) -> fast.Write:
+    wb = WriteBack(
+        result_id=result_id,
+        vdn_id=1,
+        data_id=data_id,
+        campaign_id=seen.row.campaign_id,
+        attempt_no=seen.row.attempt_no,
+        called=None,
+        busi_result="X",
+        sub_status=None,
+        busi_result_desc=None,
+        work_no="2033",
+    )
+    fields: dict[str, object] = {"version": seen.row.version, "nonce": None, "now": NOW}
+    fields.update(changes)
+    return fast.Write(wb, RETRY, **fields)  # type: ignore[arg-type]
+
+
+async def write(api: Api, *writes: fast.Write) -> list[bool]:
+    async with api.ctx.engine.connect() as conn:
+        return await fast.write_many(conn, list(writes))
+
+
+async def history(api: Api) -> list[sa.Row]:
+    async with api.ctx.engine.connect() as conn:
+        query = sa.select(data_result).order_by(data_result.c.result_id)
+        return list(await conn.execute(query))
+
+
+async def nonces(api: Api) -> dict[str, datetime]:
+    async with api.ctx.engine.connect() as conn:
+        rows = await conn.execute(sa.select(auth_nonce.c.digest, auth_nonce.c.expires_at))
+        return {digest: expires for digest, expires in rows}
+
+
+async def test_a_batch_read_answers_each_key_in_order(api: Api, records: list[int]) -> None:
+    first, second, _ = records
+    async with api.ctx.engine.begin() as conn:
+        await conn.execute(
+            sa.insert(auth_nonce).values(vdn_id=1, digest="used", expires_at=NOW + timedelta(1))
+        )
+    seen = await read(
+        api,
+        fast.ReadKey(1, second, None, NOW),
+        fast.ReadKey(1, 999, None, NOW),  # no such record
+        fast.ReadKey(2, first, None, NOW),  # in another VDN
+        fast.ReadKey(1, first, nonce("used"), NOW),
+    )
+    assert [s.row is not None for s in seen] == [True, False, False, True]
+    assert [s.replayed for s in seen] == [False, False, False, True]
+    assert seen[0].row.status == DataStatus.WAITING and seen[0].row.attempt_no == 0
+
+
+async def test_a_batch_write_applies_each_fresh_version_once(api: Api, records: list[int]) -> None:
+    first, second, third = records
+    a, b, c = await read(api, *(fast.ReadKey(1, r, None, NOW) for r in records))
+    stale = write_of(c, third, 13, version=str(int(c.row.version) + 1))
+    applied = await write(
+        api,
+        write_of(a, first, 11, nonce=nonce("k1")),
+        write_of(b, second, 12),  # no nonce: a NULL digest
+        stale,
+        write_of(a, first, 14, nonce=nonce("k4")),  # the same record again, same version
+    )
+    # Two write-backs of one record in one batch: only one of them applies.
+    assert applied[1:3] == [True, False] and applied[0] != applied[3]
+    rows = await history(api)
+    assert sorted(r.data_id for r in rows) == sorted([first, second])
+    winner = 11 if applied[0] else 14
+    assert {r.result_id for r in rows} == {winner, 12}
+    assert set(await nonces(api)) == {"k1" if applied[0] else "k4"}
+    async with api.ctx.engine.connect() as conn:
+        states = {
+            r.data_id: r
+            for r in await conn.execute(sa.select(data).where(data.c.data_id.in_(records)))
+        }
+    assert states[first].busi_result == "X" and states[first].reserved_work_no == "2033"
+    assert states[first].next_call_time == RETRY.next_call_time
+    assert states[third].busi_result is None  # the stale write changed nothing
+
+
+async def test_a_live_nonce_refuses_the_write_and_an_expired_one_is_renewed(
+    api: Api, records: list[int]
+) -> None:
+    first, second, _ = records
+    async with api.ctx.engine.begin() as conn:
+        await conn.execute(
+            sa.insert(auth_nonce),
+            [
+                {"vdn_id": 1, "digest": "live", "expires_at": NOW + timedelta(minutes=5)},
+                {"vdn_id": 1, "digest": "old", "expires_at": NOW - timedelta(minutes=5)},
+            ],
+        )
+    a, b = await read(api, fast.ReadKey(1, first, None, NOW), fast.ReadKey(1, second, None, NOW))
+    renewed = NOW + timedelta(minutes=15)
+    applied = await write(
+        api,
+        write_of(a, first, 21, nonce=nonce("live")),
+        write_of(b, second, 22, nonce=nonce("old", expires=renewed)),
+    )
+    assert applied == [False, True]
+    assert [r.result_id for r in await history(api)] == [22]
+    assert (await nonces(api))["old"] == renewed
+
+
+async def test_a_failing_batch_writes_nothing_for_any_of_its_members(
+    api: Api, records: list[int]
+) -> None:
+    first, second, third = records
+    a, b, c = await read(api, *(fast.ReadKey(1, r, None, NOW) for r in records))
+    path = fast.FastPath(api.ctx.engine, failure_code="0200999", max_in_flight=1)
+    blocker = asyncio.create_task(path.write(write_of(a, first, 30)))
+    await asyncio.sleep(0)
+    # Both wait for the blocker, then go out together with the same history id:
+    # the second insert breaks the statement, and with it the whole batch.
+    batch = [
+        asyncio.create_task(path.write(write_of(b, second, 31, nonce=nonce("n2")))),
+        asyncio.create_task(path.write(write_of(c, third, 31, nonce=nonce("n3")))),
+    ]
+    assert await blocker is True
+    for task in batch:
+        with pytest.raises(StorageError) as raised:
+            await task
+        assert raised.value.result_code == "0200999"
+    assert [r.result_id for r in await history(api)] == [30]
+    assert await nonces(api) == {}
+    async with api.ctx.engine.connect() as conn:
+        query = sa.select(data.c.busi_result).where(data.c.data_id.in_([second, third]))
+        assert list(await conn.scalars(query)) == [None, None]
