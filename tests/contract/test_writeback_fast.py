@@ -83,7 +83,7 @@ async def history(api: Api) -> list[sa.Row]:
 async def nonces(api: Api) -> dict[str, datetime]:
     async with api.ctx.engine.connect() as conn:
         rows = await conn.execute(sa.select(auth_nonce.c.digest, auth_nonce.c.expires_at))
-        return {digest: expires for digest, expires in rows}
+        return {row.digest: row.expires_at for row in rows.all()}
 
 
 async def test_a_batch_read_answers_each_key_in_order(api: Api, records: list[int]) -> None:
