@@ -63,7 +63,7 @@ class Batcher(Generic[T, R]):
         try:
             await self._deliver(batch)
         finally:
-            self._running.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self._running.discard(asyncio.current_task())
             self._start()  # the next flush goes out before its waiters are woken
 
     async def _deliver(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
