@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -359,19 +360,47 @@ async def _on_postgres(api: Api, check: Callable[[], Awaitable[None]]) -> None:
     await check()
 
 
+@asynccontextmanager
+async def _refusing(api: Api, call_data: str) -> AsyncIterator[None]:
+    """A database that refuses rows with this callData (rows valid to the importer)."""
+    async with api.ctx.engine.begin() as conn:
+        await conn.execute(
+            sa.text(
+                "ALTER TABLE t_isl_data ADD CONSTRAINT test_refused "
+                f"CHECK (call_data IS DISTINCT FROM '{call_data}')"
+            )
+        )
+    try:
+        yield
+    finally:
+        async with api.ctx.engine.begin() as conn:
+            await conn.execute(sa.text("ALTER TABLE t_isl_data DROP CONSTRAINT test_refused"))
+
+
 async def test_a_failure_during_copy_leaves_nothing(api: Api, tmp_path: Path) -> None:
-    """PostgreSQL refuses NUL in text: the COPY fails midway and the transaction rolls back."""
+    """PostgreSQL refuses a row midway through the COPY: the transaction rolls back."""
 
     async def check() -> None:
         async with api.client() as client:
             cid = await make_campaign(client)
-        path = _file(tmp_path, "called,callData\n1,ok\n2,bad\x00\n")
-        result = await _import(api, tmp_path, "--vdn", "1", "--campaign", str(cid), path)
+        path = _file(tmp_path, "called,callData\n1,ok\n2,bad\n")
+        async with _refusing(api, "bad"):
+            result = await _import(api, tmp_path, "--vdn", "1", "--campaign", str(cid), path)
         assert result.exit_code == 1
         assert "0200006 database operation failed" in result.output
         assert await _rows(api) == []
 
     await _on_postgres(api, check)
+
+
+async def test_text_no_database_can_store_is_a_bad_row(api: Api, tmp_path: Path) -> None:
+    async with api.client() as client:
+        cid = await make_campaign(client)
+    path = _file(tmp_path, "called,callData\n1,ok\n2,bad\x00\n")
+    result = await _import(api, tmp_path, "--vdn", "1", "--campaign", str(cid), path)
+    assert result.exit_code == 1
+    assert "line 3: callData: 02000002 must not contain the NUL character" in result.output
+    assert await _rows(api) == []
 
 
 async def test_the_import_leaves_its_connection_as_it_found_it(api: Api, tmp_path: Path) -> None:
@@ -384,15 +413,20 @@ async def test_the_import_leaves_its_connection_as_it_found_it(api: Api, tmp_pat
         good = tmp_path / "good.csv"
         good.write_text("called,recycleTime\n1,2030-01-01 10:00:00\n", encoding="utf-8")
         bad = tmp_path / "bad.csv"
-        bad.write_text("called,callData\n2,x\x00\n", encoding="utf-8")
+        bad.write_text("called,callData\n2,x\n", encoding="utf-8")
         request = ImportRequest(vdn_id=1, campaign_id=cid, path=good)
         outcome = await importer.run(engine, ids, request, clock=SystemClock())
         assert (outcome.read, outcome.loaded, outcome.committed) == (1, 1, True)
         if engine.dialect.name == "postgresql":
-            with pytest.raises(StorageError):
-                await importer.run(
-                    engine, ids, replace(request, path=bad), clock=SystemClock(), reporter=Quiet()
-                )
+            async with _refusing(api, "x"):
+                with pytest.raises(StorageError):
+                    await importer.run(
+                        engine,
+                        ids,
+                        replace(request, path=bad),
+                        clock=SystemClock(),
+                        reporter=Quiet(),
+                    )
         async with engine.connect() as conn:
             row = (await conn.execute(sa.select(data.c.recycle_time, data.c.created_at))).one()
         assert row.recycle_time == datetime(2030, 1, 1, 10, tzinfo=UTC)

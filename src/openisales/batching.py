@@ -8,24 +8,33 @@ everything else that arrived meanwhile. Under light load every flush carries
 one item, so nothing is added to the latency; under load the items that
 arrive during a round trip share the next one.
 
-``flush`` returns one result per item, in order. When it raises, every item of
-that flush gets the exception; the items of other flushes are unaffected.
+``flush`` returns one result per item, in order; an exception *instance* in
+place of a result is raised to that item's caller alone. When ``flush``
+raises, every item of that flush gets the exception; the items of other
+flushes are unaffected. An item whose caller has gone away (cancelled) before
+its flush started is not flushed at all.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
+class FlushCancelled(RuntimeError):
+    """The flush carrying an item was cancelled (the process is shutting down)."""
+
+
 class Batcher(Generic[T, R]):
     def __init__(
         self,
-        flush: Callable[[list[T]], Awaitable[list[R]]],
+        flush: Callable[[list[T]], Awaitable[Sequence[R | Exception]]],
         *,
         max_size: int = 64,
         max_in_flight: int = 2,
@@ -35,7 +44,7 @@ class Batcher(Generic[T, R]):
         self._flush = flush
         self._max_size = max_size
         self._max_in_flight = max_in_flight
-        self._queue: list[tuple[T, asyncio.Future[R]]] = []
+        self._queue: deque[tuple[T, asyncio.Future[R]]] = deque()
         self._running: set[asyncio.Task[None]] = set()
 
     @property
@@ -55,9 +64,15 @@ class Batcher(Generic[T, R]):
 
     def _start(self) -> None:
         while self._queue and len(self._running) < self._max_in_flight:
-            batch = self._queue[: self._max_size]
-            del self._queue[: self._max_size]
-            self._running.add(asyncio.create_task(self._run(batch)))
+            batch: list[tuple[T, asyncio.Future[R]]] = []
+            while self._queue and len(batch) < self._max_size:
+                item, future = self._queue.popleft()
+                if not future.done():  # a cancelled caller's item is dropped
+                    batch.append((item, future))
+            if batch:
+                task = asyncio.create_task(self._run(batch))
+                self._running.add(task)
+                task.add_done_callback(partial(self._finished, batch))
 
     async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
@@ -66,22 +81,29 @@ class Batcher(Generic[T, R]):
             self._running.discard(asyncio.current_task())
             self._start()  # the next flush goes out before its waiters are woken
 
+    def _finished(self, batch: list[tuple[T, asyncio.Future[R]]], task: asyncio.Task[None]) -> None:
+        """Also runs for a flush cancelled before it started: nobody is left waiting."""
+        for _, future in batch:
+            if not future.done():
+                future.set_exception(FlushCancelled("the flush was cancelled"))
+        if task in self._running:
+            self._running.discard(task)
+            self._start()
+
     async def _deliver(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
             results = await self._flush([item for item, _ in batch])
             if len(results) != len(batch):
                 raise RuntimeError(f"flush gave {len(results)} results for {len(batch)} items")
-        except BaseException as exc:  # every waiter must hear of it, cancellation included
+        except Exception as exc:  # every waiter of this flush hears of it
             for _, future in batch:
-                if future.done():
-                    continue
-                if isinstance(exc, asyncio.CancelledError):
-                    future.cancel()
-                else:
+                if not future.done():
                     future.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
             return
         for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():  # its caller may have gone away
+            if future.done():  # its caller has gone away
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
                 future.set_result(result)

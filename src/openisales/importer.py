@@ -595,6 +595,11 @@ async def _load(
         return
     outcome.loaded = loaded
     outcome.committed = True
+    if postgres and loaded:
+        # Fresh statistics for the planner: the dispatcher's claims and the
+        # write-back's plans are made from them (see store.writeback_fast).
+        reporter.phase("analysing")
+        await store.analyze(engine)
 
 
 async def _copy(

@@ -81,6 +81,14 @@ class MemoryReplayGuard:
         self._seen.clear()
 
 
+_PRUNE = sa.delete(auth_nonce).where(auth_nonce.c.expires_at < sa.bindparam("now"))
+
+
+async def prune_expired(conn: AsyncConnection, now: datetime) -> None:
+    """Delete the nonces that expired before ``now`` (they can no longer refuse anything)."""
+    await conn.execute(_PRUNE, {"now": now})
+
+
 class SqlReplayGuard:
     """Uses ``t_isl_auth_nonce``; expired rows are pruned every ``prune_every`` calls.
 
@@ -114,13 +122,10 @@ class SqlReplayGuard:
             set_={"expires_at": stmt.excluded.expires_at},
             where=auth_nonce.c.expires_at < sa.bindparam("now"),
         ).returning(auth_nonce.c.digest)
-        self._prune = sa.delete(auth_nonce).where(auth_nonce.c.expires_at < sa.bindparam("now"))
 
     async def first_use(self, vdn_id: int, key: str, expires_at: datetime, now: datetime) -> bool:
-        self._calls += 1
         async with self._engine.begin() as conn:
-            if self._calls % self._prune_every == 0:
-                await conn.execute(self._prune, {"now": now})
+            await self._maybe_prune(conn, now)
             row = await conn.execute(
                 self._claim,
                 {"vdn_id": vdn_id, "digest": key, "expires_at": expires_at, "now": now},
@@ -128,6 +133,7 @@ class SqlReplayGuard:
             return row.first() is not None
 
     async def first_use_in(self, conn: AsyncConnection, nonce: Nonce) -> bool:
+        await self._maybe_prune(conn, nonce.now)
         row = await conn.execute(
             self._claim,
             {
@@ -138,6 +144,11 @@ class SqlReplayGuard:
             },
         )
         return row.first() is not None
+
+    async def _maybe_prune(self, conn: AsyncConnection, now: datetime) -> None:
+        self._calls += 1
+        if self._calls % self._prune_every == 0:
+            await prune_expired(conn, now)
 
     async def close(self) -> None:
         if self._owned:

@@ -54,6 +54,8 @@ class Str:
             return None
         if not isinstance(value, str):
             raise ParamError(WRONG_TYPE, path, "must be a string")
+        if "\x00" in value:  # no database stores it in text, and no client means it
+            raise ParamError(ILLEGAL, path, "must not contain the NUL character")
         if self.max_len is not None and len(value) > self.max_len:
             raise ParamError(TOO_LONG, path, f"must be at most {self.max_len} characters")
         if self.min_len is not None and len(value) < self.min_len:

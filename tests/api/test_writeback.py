@@ -167,6 +167,8 @@ async def _assert_refused(api: Api, data_id: str, response, code: str, text: str
         ({"busiResult": 1621474513}, "02000006", "busiResult"),
         ({"busiResult": "X", "subStatus": "S" * 51}, "02000003", "subStatus"),
         ({"busiResult": "X", "workNo": 2033}, "02000006", "workNo"),
+        ({"busiResult": "X", "busiResultDesc": "a\u0000b"}, "02000002", "busiResultDesc"),
+        ({"busiResult": "X", "workNo": "20\u000033"}, "02000002", "workNo"),
         ({"busiResult": "NOPE"}, "0200001", "not defined in VDN 1"),
         ({"busiResult": "X", "subStatus": "1048856206"}, "0200034", "subStatus"),
         ({"busiResult": "1621474513", "subStatus": "X1"}, "0200034", "subStatus"),

@@ -156,27 +156,79 @@ async def test_a_live_nonce_refuses_the_write_and_an_expired_one_is_renewed(
     assert (await nonces(api))["old"] == renewed
 
 
-async def test_a_failing_batch_writes_nothing_for_any_of_its_members(
-    api: Api, records: list[int]
-) -> None:
+async def test_a_member_that_breaks_its_batch_fails_alone(api: Api, records: list[int]) -> None:
     first, second, third = records
     a, b, c = await read(api, *(fast.ReadKey(1, r, None, NOW) for r in records))
     path = fast.FastPath(api.ctx.engine, failure_code="0200999", max_in_flight=1)
     blocker = asyncio.create_task(path.write(write_of(a, first, 30)))
     await asyncio.sleep(0)
     # Both wait for the blocker, then go out together with the same history id:
-    # the second insert breaks the statement, and with it the whole batch.
+    # the statement fails as a whole and is written again one by one.
     batch = [
         asyncio.create_task(path.write(write_of(b, second, 31, nonce=nonce("n2")))),
         asyncio.create_task(path.write(write_of(c, third, 31, nonce=nonce("n3")))),
     ]
     assert await blocker is True
-    for task in batch:
-        with pytest.raises(StorageError) as raised:
-            await task
-        assert raised.value.result_code == "0200999"
-    assert [r.result_id for r in await history(api)] == [30]
-    assert await nonces(api) == {}
+    assert await batch[0] is True
+    with pytest.raises(StorageError) as raised:
+        await batch[1]
+    assert raised.value.result_code == "0200999"
+    assert [(r.result_id, r.data_id) for r in await history(api)] == [(30, first), (31, second)]
+    assert set(await nonces(api)) == {"n2"}  # the failed member's signature stays unused
     async with api.ctx.engine.connect() as conn:
-        query = sa.select(data.c.busi_result).where(data.c.data_id.in_([second, third]))
-        assert list(await conn.scalars(query)) == [None, None]
+        query = sa.select(data.c.busi_result).where(data.c.data_id == third)
+        assert await conn.scalar(query) is None
+
+
+async def test_a_batch_locks_its_records_in_key_order(api: Api, records: list[int]) -> None:
+    """A transaction that locks A then B must not deadlock with a batch [B, A]."""
+    first, second, _ = records
+    a, b = await read(api, fast.ReadKey(1, first, None, NOW), fast.ReadKey(1, second, None, NOW))
+    lock = sa.select(data.c.data_id).where(data.c.data_id == sa.bindparam("id")).with_for_update()
+    async with api.ctx.engine.connect() as other:
+        async with other.begin():
+            await other.execute(lock, {"id": first})
+            batch = asyncio.create_task(write(api, write_of(b, second, 41), write_of(a, first, 42)))
+            await asyncio.sleep(0.3)  # the batch now waits for A (and, out of order, holds B)
+            await other.execute(lock, {"id": second})
+    assert await batch == [True, True]
+
+
+async def test_a_write_stuck_behind_a_lock_gives_way_without_holding_up_the_others(
+    api: Api, records: list[int]
+) -> None:
+    first, second, _ = records
+    a, b = await read(api, fast.ReadKey(1, first, None, NOW), fast.ReadKey(1, second, None, NOW))
+    path = fast.FastPath.connect(
+        api.ctx.settings.effective_database_url, failure_code="0200999", timeout=10
+    )
+    try:
+        async with api.ctx.engine.connect() as other:
+            async with other.begin():
+                query = sa.select(data.c.data_id).where(data.c.data_id == first)
+                await other.execute(query.with_for_update())
+                started = asyncio.get_running_loop().time()
+                applied = await asyncio.gather(
+                    path.write(write_of(a, first, 51)), path.write(write_of(b, second, 52))
+                )
+                waited = asyncio.get_running_loop().time() - started
+        assert applied == [False, True]  # the locked record's caller will read again
+        assert waited < 5  # the lock timeout, not the other transaction, ended the wait
+        assert [r.result_id for r in await history(api)] == [52]
+    finally:
+        await path.close()
+
+
+async def test_expired_nonces_are_pruned_as_write_backs_go_by(
+    api: Api, records: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fast, "PRUNE_EVERY", 2)
+    async with api.ctx.engine.begin() as conn:
+        await conn.execute(
+            sa.insert(auth_nonce).values(vdn_id=1, digest="old", expires_at=NOW - timedelta(1))
+        )
+    path = fast.FastPath(api.ctx.engine, failure_code="0200999")
+    for n, record in enumerate(records[:2]):
+        (seen,) = await read(api, fast.ReadKey(1, record, None, NOW))
+        assert await path.write(write_of(seen, record, 60 + n, nonce=nonce(f"k{n}"))) is True
+    assert set(await nonces(api)) == {"k0", "k1"}

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from openisales.batching import Batcher
+from openisales.batching import Batcher, FlushCancelled
 
 
 class Gate:
@@ -106,7 +106,33 @@ async def test_a_caller_that_goes_away_does_not_disturb_the_others() -> None:
     gate.release.set()
     assert await first == 10 and await stayer == 30
     assert leaver.cancelled()
-    assert gate.batches == [[1], [2, 3]]  # its item was still flushed: it was already queued
+    assert gate.batches == [[1], [3]]  # its item was dropped before its flush went out
+
+
+async def test_an_exception_given_as_a_result_goes_to_its_caller_alone() -> None:
+    async def flush(items: list[int]) -> list[int | Exception]:
+        return [ValueError(f"bad {n}") if n % 2 else n for n in items]
+
+    batcher: Batcher[int, int] = Batcher(flush, max_in_flight=1)
+    tasks = [asyncio.create_task(batcher.submit(n)) for n in range(4)]
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    assert done[0] == 0 and done[2] == 2
+    assert [str(e) for e in done[1::2]] == ["bad 1", "bad 3"]
+
+
+async def test_a_cancelled_flush_answers_its_callers_and_frees_its_slot() -> None:
+    gate = Gate()
+    batcher: Batcher[int, int] = Batcher(gate, max_in_flight=1)
+    first = asyncio.create_task(batcher.submit(1))
+    await _settle()
+    (flush,) = batcher._running
+    flush.cancel()  # e.g. the event loop shutting down
+    with pytest.raises(FlushCancelled):
+        await first
+    await _settle()
+    assert batcher.in_flight == 0
+    gate.release.set()
+    assert await batcher.submit(2) == 20
 
 
 def test_limits_must_be_positive() -> None:
@@ -162,3 +188,17 @@ def test_every_item_is_flushed_once_within_the_limits_and_answered_with_its_own_
         assert batcher.in_flight == 0 and batcher.queued == 0
 
     asyncio.run(scenario())
+
+
+async def test_a_flush_cancelled_before_it_ran_does_not_leave_the_batcher_stuck() -> None:
+    gate = Gate()
+    gate.release.set()
+    batcher: Batcher[int, int] = Batcher(gate, max_in_flight=1)
+    first = asyncio.create_task(batcher.submit(1))
+    await asyncio.sleep(0)  # submit() has created the flush task, which has not run yet
+    (flush,) = batcher._running
+    flush.cancel()
+    with pytest.raises(FlushCancelled):
+        await first
+    assert gate.batches == [] and batcher.in_flight == 0
+    assert await batcher.submit(2) == 20

@@ -115,7 +115,7 @@ def build_context(
             FastPath.connect(
                 settings.effective_database_url,
                 failure_code=WRITE_FAILED,
-                pool_timeout=settings.db_pool_timeout_s,
+                timeout=settings.db_pool_timeout_s,
             )
             if engine.dialect.name == "postgresql"
             else None

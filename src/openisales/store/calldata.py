@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.domain.calldata import DataStatus, NewRecord
 from openisales.domain.writeback import Outcome
 from openisales.store import outbox
+from openisales.store.sql import reading
 from openisales.store.tables import campaign, data, data_result
 
 
@@ -242,3 +243,10 @@ async def record_writeback(
         await conn.execute(update, params)
     if outcome.reschedule and outcome.completed:
         await outbox.enqueue_completed(conn, wb.vdn_id, [wb.data_id], now)
+
+
+async def analyze(engine: AsyncEngine) -> None:
+    """Refresh PostgreSQL's statistics of ``t_isl_data`` (after a bulk load)."""
+    async with reading(engine) as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.exec_driver_sql("ANALYZE t_isl_data")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import event
@@ -19,7 +20,8 @@ def create_engine(
     pool_timeout: float = 30.0,
     echo: bool = False,
     durable: bool = True,
-    generic_plans: bool = False,
+    server_settings: Mapping[str, str] | None = None,
+    pool_recycle: int = -1,
 ) -> AsyncEngine:
     """An engine for ``url``; importing this module connects to nothing.
 
@@ -38,12 +40,9 @@ def create_engine(
     of failing to upgrade a read lock. ``durable=False`` (PostgreSQL only)
     commits without waiting for the WAL flush (``synchronous_commit=off``): a
     crash may lose the last fraction of a second of commits, never corrupt
-    data. Only the replay guard uses it. ``generic_plans=True`` (PostgreSQL
-    only) makes the server plan each prepared statement once, for any
-    parameters (``plan_cache_mode=force_generic_plan``), instead of re-planning
-    it on most executions when it cannot tell that the generic plan is as good:
-    for a fixed set of statements whose best plan does not depend on their
-    parameters (the batched write-back's, over ``unnest``-ed arrays).
+    data. Only the replay guard uses it. ``server_settings`` (PostgreSQL only)
+    are set on every session of the pool; ``pool_recycle`` replaces a
+    connection older than that many seconds (-1: never).
     """
     if url.startswith("sqlite"):
         engine = create_async_engine(
@@ -51,10 +50,9 @@ def create_engine(
         )
         _configure_sqlite(engine)
         return engine
-    settings = {} if durable else {"synchronous_commit": "off"}
-    if generic_plans:
-        settings["plan_cache_mode"] = "force_generic_plan"
-        settings["enable_seqscan"] = "off"
+    settings = dict(server_settings or {})
+    if not durable:
+        settings["synchronous_commit"] = "off"
     return create_async_engine(
         url,
         echo=echo,
@@ -63,6 +61,7 @@ def create_engine(
         pool_timeout=pool_timeout,
         pool_use_lifo=True,
         pool_pre_ping=False,
+        pool_recycle=pool_recycle,
         connect_args={"server_settings": settings} if settings else {},
     )
 

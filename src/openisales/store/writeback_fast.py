@@ -23,24 +23,34 @@ otherwise the transactional path in ``store.calldata`` applies.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.batching import Batcher
 from openisales.domain.writeback import Outcome
-from openisales.replay import Nonce
+from openisales.errors import StorageError
+from openisales.replay import Nonce, prune_expired
 from openisales.store.calldata import WriteBack, schedule_values
 from openisales.store.engine import create_engine
-from openisales.store.sql import reading
+from openisales.store.sql import reading, transaction
+
+log = logging.getLogger("openisales.store")
 
 # Both statements run with generic plans (planned once per connection, see
-# ``FastPath.connect``), so every lookup in them is an equality on a primary
-# key: a nonce's expiry is compared after it is found, never used to search,
-# which leaves the planner no other index to choose from a stale estimate.
+# ``SESSION``), made from whatever statistics the tables have at the time.
+# Every lookup in them is an equality on a primary key, and a nonce's expiry
+# is compared after the nonce is found, never used to search: searching
+# ``expires_at >= now`` let a plan made while the nonce table was empty walk
+# the expiry index over every live nonce. An index that merely starts with the
+# same column can still win in a plan made from stale statistics; connections
+# are therefore replaced every ``RECYCLE_S`` seconds, and the importer analyses
+# the call-data table after loading it.
 _READ_SQL = """
     SELECT k.i,
            COALESCE((SELECT n.expires_at FROM t_isl_auth_nonce n
@@ -60,7 +70,7 @@ _READ_SQL = """
     """
 
 # One row per write-back; the order of these columns is the order of the
-# statement's array parameters ($1 … $21, then $22 = the batch's earliest now).
+# statement's array parameters ($1 … $21).
 _COLUMNS = (
     ("vdn", "integer"),
     ("data", "bigint"),
@@ -86,11 +96,18 @@ _COLUMNS = (
 )
 _ARRAYS = ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(_COLUMNS, start=1))
 _NAMES = ", ".join(name for name, _ in _COLUMNS)
-_EARLIEST_NOW = f"${len(_COLUMNS) + 1}::timestamptz"
 
 _WRITE_SQL = f"""
     WITH v AS (
         SELECT * FROM unnest({_ARRAYS}) WITH ORDINALITY AS v({_NAMES}, i)
+    ),
+    locked AS (
+        -- Rows locked in key order, as every other multi-row writer locks them,
+        -- so that two batches (or a batch and a dispatcher) cannot deadlock.
+        SELECT t.vdn_id, t.data_id FROM t_isl_data t
+        WHERE (t.vdn_id, t.data_id) IN (SELECT v.vdn, v.data FROM v)
+        ORDER BY t.vdn_id, t.data_id
+        FOR UPDATE OF t
     ),
     upd AS (
         UPDATE t_isl_data t SET
@@ -107,8 +124,8 @@ _WRITE_SQL = f"""
             completed_at = CASE WHEN v.resched THEN v.completed_at ELSE t.completed_at END,
             complete_reason = CASE WHEN v.resched THEN v.complete_reason
                                    ELSE t.complete_reason END
-        FROM v
-        WHERE t.vdn_id = v.vdn AND t.data_id = v.data AND CAST(t.xmin AS text) = v.version
+        FROM v JOIN locked l ON l.vdn_id = v.vdn AND l.data_id = v.data
+        WHERE t.vdn_id = l.vdn_id AND t.data_id = l.data_id AND CAST(t.xmin AS text) = v.version
           AND (v.digest IS NULL OR NOT COALESCE((
                 SELECT n.expires_at FROM t_isl_auth_nonce n
                 WHERE n.vdn_id = v.vdn AND n.digest = v.digest) >= v.now, false))
@@ -126,8 +143,9 @@ _WRITE_SQL = f"""
         SELECT v.vdn, v.digest, v.expires
         FROM v JOIN upd ON upd.i = v.i
         WHERE v.digest IS NOT NULL
+        -- The update above found no live nonce for the row: an existing one has
+        -- expired (and a racing copy of the same signature carries the same expiry).
         ON CONFLICT (vdn_id, digest) DO UPDATE SET expires_at = EXCLUDED.expires_at
-        WHERE t_isl_auth_nonce.expires_at < {_EARLIEST_NOW}
     )
     SELECT i FROM upd
     """
@@ -184,7 +202,9 @@ async def _driver(conn: AsyncConnection) -> Any:
     return raw.driver_connection
 
 
-async def read_many(conn: AsyncConnection, keys: list[ReadKey]) -> list[Read]:
+async def read_many(
+    conn: AsyncConnection, keys: list[ReadKey], *, timeout: float | None = None
+) -> list[Read]:
     """Each key's record (with its version and campaign policy) and whether its nonce is used."""
     found = await (await _driver(conn)).fetch(
         _READ_SQL,
@@ -192,6 +212,7 @@ async def read_many(conn: AsyncConnection, keys: list[ReadKey]) -> list[Read]:
         [k.data_id for k in keys],
         [k.nonce.key if k.nonce else "" for k in keys],
         [k.now for k in keys],
+        timeout=timeout,
     )
     reads: list[Read | None] = [None] * len(keys)
     for record in found:
@@ -201,13 +222,33 @@ async def read_many(conn: AsyncConnection, keys: list[ReadKey]) -> list[Read]:
     return reads  # type: ignore[return-value]
 
 
-async def write_many(conn: AsyncConnection, writes: list[Write]) -> list[bool]:
+async def write_many(
+    conn: AsyncConnection, writes: list[Write], *, timeout: float | None = None
+) -> list[bool]:
     """Apply each write whose record is still at its version; True for those applied."""
     rows = [w.values() for w in writes]
     columns = [[row[name] for row in rows] for name, _ in _COLUMNS]
-    earliest = min(w.now for w in writes)
-    applied = {r["i"] for r in await (await _driver(conn)).fetch(_WRITE_SQL, *columns, earliest)}
+    found = await (await _driver(conn)).fetch(_WRITE_SQL, *columns, timeout=timeout)
+    applied = {r["i"] for r in found}
     return [n in applied for n in range(1, len(writes) + 1)]
+
+
+# The fast path's own sessions. Its two statements are planned once per
+# connection (a generic plan) rather than on most executions (about 0.2 ms of
+# PostgreSQL's CPU each, measured); connections are replaced every
+# RECYCLE_S seconds, so a plan made from stale statistics does not outlive
+# them for long. A write waiting for a row lock longer than lock_timeout gives
+# way (the write-back reads again, then takes the locking path) instead of
+# holding up every write-back queued behind it.
+SESSION = {
+    "plan_cache_mode": "force_generic_plan",
+    "enable_seqscan": "off",
+    "lock_timeout": "200ms",
+    "statement_timeout": "5s",
+}
+RECYCLE_S = 60
+PRUNE_EVERY = 1000  # expired nonces are deleted once per this many write-backs
+_GIVE_WAY = {"40P01", "55P03", "40001"}  # deadlock, lock timeout, serialization failure
 
 
 class FastPath:
@@ -216,6 +257,13 @@ class FastPath:
     It owns ``engine``, whose pool needs a connection per flush in flight:
     ``max_in_flight`` reads and as many writes. One flush in flight per kind
     makes the largest batches under load (measured in ``docs/benchmarks.md``).
+
+    A batch whose statement fails in PostgreSQL (rolled back as a whole) is
+    written again one write-back at a time, so that one bad member fails
+    alone; a member that only had to give way to another writer (deadlock,
+    lock timeout) is reported as not applied, and its caller reads again. When
+    the connection itself fails, nobody can tell whether the batch committed:
+    every member gets the storage failure.
     """
 
     def __init__(
@@ -225,9 +273,12 @@ class FastPath:
         failure_code: str,
         max_batch: int = 64,
         max_in_flight: int = 1,
+        timeout: float | None = None,
     ) -> None:
         self._engine = engine
         self._failure_code = failure_code
+        self._timeout = timeout
+        self._written = 0
         self._reads: Batcher[ReadKey, Read] = Batcher(
             self._read_batch, max_size=max_batch, max_in_flight=max_in_flight
         )
@@ -236,10 +287,16 @@ class FastPath:
         )
 
     @classmethod
-    def connect(cls, url: str, *, failure_code: str, pool_timeout: float) -> FastPath:
-        """A fast path over its own two generic-plan connections to ``url``."""
-        engine = create_engine(url, pool_size=2, pool_timeout=pool_timeout, generic_plans=True)
-        return cls(engine, failure_code=failure_code)
+    def connect(cls, url: str, *, failure_code: str, timeout: float) -> FastPath:
+        """A fast path over its own two connections to ``url`` (see ``SESSION``)."""
+        engine = create_engine(
+            url,
+            pool_size=2,
+            pool_timeout=timeout,
+            server_settings=SESSION,
+            pool_recycle=RECYCLE_S,
+        )
+        return cls(engine, failure_code=failure_code, timeout=timeout)
 
     async def read(self, key: ReadKey) -> Read:
         return await self._reads.submit(key)
@@ -253,8 +310,48 @@ class FastPath:
 
     async def _read_batch(self, keys: list[ReadKey]) -> list[Read]:
         async with reading(self._engine, failure_code=self._failure_code) as conn:
-            return await read_many(conn, keys)
+            return await read_many(conn, keys, timeout=self._timeout)
 
-    async def _write_batch(self, writes: list[Write]) -> list[bool]:
+    async def _write_batch(self, writes: list[Write]) -> list[bool | Exception]:
+        outcome = await self._write_once(writes)
+        if not isinstance(outcome, asyncpg.PostgresError):
+            await self._count(writes)
+            return list(outcome)
+        if len(writes) == 1:
+            return [self._refusal(outcome)]
+        return [await self._write_alone(write) for write in writes]
+
+    async def _write_alone(self, write: Write) -> bool | Exception:
+        try:
+            outcome = await self._write_once([write])
+        except StorageError as exc:
+            return exc
+        if isinstance(outcome, asyncpg.PostgresError):
+            return self._refusal(outcome)
+        await self._count([write])
+        return outcome[0]
+
+    async def _write_once(self, writes: list[Write]) -> list[bool] | asyncpg.PostgresError:
+        """The statement's answer, or the error PostgreSQL refused it with (nothing written)."""
         async with reading(self._engine, failure_code=self._failure_code) as conn:
-            return await write_many(conn, writes)
+            try:
+                return await write_many(conn, writes, timeout=self._timeout)
+            except asyncpg.PostgresError as exc:  # the connection is still usable
+                return exc
+
+    def _refusal(self, exc: asyncpg.PostgresError) -> bool | Exception:
+        if exc.sqlstate in _GIVE_WAY:
+            return False
+        log.error("write-back statement refused: %s (%s)", type(exc).__name__, exc.sqlstate)
+        return StorageError("database operation failed", result_code=self._failure_code)
+
+    async def _count(self, writes: list[Write]) -> None:
+        """Delete expired nonces once per PRUNE_EVERY write-backs."""
+        before, self._written = self._written, self._written + len(writes)
+        if before // PRUNE_EVERY == self._written // PRUNE_EVERY:
+            return
+        try:  # the write-backs are committed: a failed clean-up must not fail them
+            async with transaction(self._engine, failure_code=self._failure_code) as conn:
+                await prune_expired(conn, min(w.now for w in writes))
+        except StorageError:
+            log.warning("expired nonces not pruned this time")
