@@ -23,7 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
-from dataset import CAMPAIGN_ID, ID_SHIFT, VDN_ID, sqlite_connect
+from dataset import CAMPAIGN_ID, ID_SHIFT, VDN_ID
+
+from common.db import sqlite_connect
 
 ID_MASK = (1 << ID_SHIFT) - 1  # an id's per-VDN number: record n has data_id 1 << 48 | n
 NO_ANSWER = "00603"

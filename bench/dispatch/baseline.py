@@ -22,12 +22,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+from cpu import CpuMeter
 from dataset import CAMPAIGN_ID, VDN_ID
-from machine import CpuMeter, CpuUsage
 from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from common.machine import CpuUsage
 from openisales.store import dispatch
 
 LEASE_S = 120  # the dispatcher's defaults

@@ -12,16 +12,13 @@ records evenly over the given number of seconds after ``due`` instead.
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
-import subprocess
-import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+
+from common.db import Database, sqlite_connect, sqlite_time
 
 VDN_ID = 1
 CAMPAIGN_ID = 1
@@ -36,7 +33,6 @@ SCHEDULE = json.dumps(
     },
     separators=(",", ":"),
 )
-CLI = str(Path(sys.executable).with_name("openisales"))
 
 
 @dataclass(frozen=True)
@@ -59,25 +55,6 @@ class Workload:
     def policy_json(self) -> str:
         rule = {"result": 2, "retryNumber": 1, "callInterval": self.retry_interval_s}
         return json.dumps([{"type": 1, "policy": [rule]}], separators=(",", ":"))
-
-
-def cli(env: dict[str, str], *args: str) -> str:
-    """Run ``openisales <args>``; raise with its output when it fails."""
-    done = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"openisales {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
-
-
-def clean_env() -> dict[str, str]:
-    """The caller's environment without any ``OPENISALES_*`` setting."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("OPENISALES_")}
-
-
-def provision(env: dict[str, str]) -> None:
-    """Schema and VDN, the way an operator creates them."""
-    cli(env, "migrate")
-    cli(env, "vdn", "add", "--id", str(VDN_ID), "--name", "bench", "--time-zone", "UTC")
 
 
 def _campaign_values(work: Workload, now: datetime) -> dict[str, object]:
@@ -117,29 +94,18 @@ def _sequences(records: int) -> list[tuple[int, str, int]]:
 # ---------------------------------------------------------------- PostgreSQL
 
 
-@dataclass(frozen=True)
-class Postgres:
-    url: str  # postgresql://user@host:port/dbname
-
-    @property
-    def dbname(self) -> str:
-        return urlsplit(self.url).path.lstrip("/")
-
-    @property
-    def admin_url(self) -> str:
-        return urlunsplit(urlsplit(self.url)._replace(path="/postgres"))
+class Postgres(Database):
+    """The benchmark's database, through asyncpg."""
 
     async def connect(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.url)
 
     async def recreate(self) -> None:
-        name = self.dbname
-        if not name.replace("_", "").isalnum():
-            raise ValueError(f"refusing an unusual database name: {name!r}")
+        statements = self.recreate_sql()
         conn = await asyncpg.connect(self.admin_url)
         try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            for sql in statements:
+                await conn.execute(sql)
         finally:
             await conn.close()
 
@@ -233,17 +199,6 @@ SELECT $1::int, ($1::bigint << $2::int) | n, $3::bigint,
 
 
 # ---------------------------------------------------------------- SQLite
-
-
-def sqlite_time(moment: datetime) -> str:
-    """How SQLAlchemy stores a UTC datetime on SQLite (naive, microseconds)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def sqlite_connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=30)
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
 
 
 _SQLITE_RECORDS = """

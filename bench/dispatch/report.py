@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,13 +9,13 @@ from typing import Any
 
 from analysis import Integrity, Quantiles, Timing
 from baseline import BaselineResult
-from machine import CpuUsage
+
+from common.machine import CpuUsage
 
 BAR_RATE = 2_000.0  # dispatches/s
 BAR_DUPLICATES = 0
 BAR_P99_LATENESS_S = 1.0
 NOISE_CORES = 0.15  # 'other' CPU above this during a phase is worth a note
-OUT_DIR = Path(__file__).resolve().parent.parent / "out"
 
 
 @dataclass(frozen=True)
@@ -133,14 +132,6 @@ def noise_notes(m: Measurement) -> list[str]:
     if m.profile:
         notes.append("profiled run: py-spy competed for the CPU (not for the record)")
     return notes
-
-
-def write(doc: dict[str, Any], out_dir: Path = OUT_DIR) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = doc["date"].replace(":", "").replace("-", "").replace("+0000", "Z")
-    path = out_dir / f"dispatch-{stamp}.json"
-    path.write_text(json.dumps(doc, indent=2) + "\n")
-    return path
 
 
 def _q(q: dict[str, Any]) -> str:

@@ -10,31 +10,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import platform
-import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+# This script's modules come from its directory (sys.path[0]); bench/common from bench/.
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+
 import analysis
 import asyncpg
 import baseline
 import dataset
-import machine
 import report
-import spy
+from cpu import CpuMeter
 from dataset import Postgres, Workload
 from workers import WorkerPool
 
-REPO = Path(__file__).resolve().parents[2]
+from common import cli, machine, spy
+from common.harness import exit_on_sigterm, step, work_directory, write_record
+
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/openisales_bench_dispatch"
 PACED_LEAD_S = 5.0  # --due-spread: the first record falls due this long after loading
 
@@ -111,23 +110,11 @@ def parse_args(argv: list[str] | None) -> Options:
     return opts
 
 
-def step(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
 def quiet(opts: Options, phase: str) -> None:
     """Wait (up to --quiet-wait) for two seconds in which the machine is nearly idle."""
-    if opts.quiet_wait <= 0:
-        return
-    deadline = time.monotonic() + opts.quiet_wait
-    meter = machine.CpuMeter()
-    while True:
-        meter.start()
-        time.sleep(2)
-        busy = meter.stop().machine_busy
-        if busy <= 0.15 or time.monotonic() >= deadline:
-            step(f"busy cores before {phase}: {busy:.2f}")
-            return
+    if opts.quiet_wait > 0:
+        busy = machine.wait_for_quiet(limit=opts.quiet_wait)
+        step(f"busy cores before {phase}: {busy:.2f}")
 
 
 def worker_env(opts: Options, base: dict[str, str]) -> dict[str, str]:
@@ -150,7 +137,7 @@ async def drive_workers(
     opts: Options, env: dict[str, str], work: Path, open_records: Callable[[], Awaitable[int]]
 ) -> WorkerRun:
     """Start the workers, wait until no record is waiting or being called, stop them."""
-    meter = machine.CpuMeter()
+    meter = CpuMeter()
     profiler: spy.Profiler | None = None
     step(f"starting {opts.workers} worker(s); waiting for every record to be dialled")
     with WorkerPool(opts.workers, env, work / "logs") as pool:
@@ -158,7 +145,10 @@ async def drive_workers(
         meter.start()
         try:
             if opts.profile:
-                profiler = spy.Profiler(pool.pids, duration=opts.profile, out_dir=work)
+                outputs = {pid: work / f"py-spy-{pid}.txt" for pid in pool.pids}
+                profiler = spy.Profiler(
+                    outputs, duration=opts.profile, rate=100, flags=("--nonblocking", "--idle")
+                )
             timed_out = await _wait_done(opts, pool, open_records, profiler)
             cpu = meter.stop()
         except BaseException:
@@ -170,7 +160,11 @@ async def drive_workers(
             profiler.finish()
         step("stopping the workers")
     errors = pool.errors()
-    profile = spy.summarise(profiler.outputs) if profiler is not None else None
+    profile = None
+    if profiler is not None:
+        recorded = [raw for raw in profiler.outputs if raw.exists()]
+        what = "(on- and off-CPU) of the workers' Python stacks"
+        profile = spy.summarise(recorded, what=what, top=25)
     return WorkerRun(cpu, timed_out, profile, errors)
 
 
@@ -209,7 +203,7 @@ def settings_of(opts: Options) -> dict[str, object]:
         "retry_interval_s": opts.retry_interval,
         "due_spread_s": opts.due_spread,
         "answered_share": Workload(opts.records, opts.retry_interval).answered_share,
-        "revision": machine.git_revision(REPO),
+        "revision": machine.git_revision(),
         "experiment": "; ".join(opts.experiments) or None,
         "command": " ".join([".venv/bin/python", "bench/dispatch/run.py", *sys.argv[1:]]),
     }
@@ -217,20 +211,10 @@ def settings_of(opts: Options) -> dict[str, object]:
 
 def revision_notes(settings: dict[str, object]) -> list[str]:
     """Others commit to this checkout: say so when src/ moved while the run went on."""
-    now = machine.git_revision(REPO)
+    now = machine.git_revision()
     if now == settings["revision"]:
         return []
     return [f"src/ changed during the run: {settings['revision']} at the start, {now} at the end"]
-
-
-def machine_info(database: str) -> dict[str, object]:
-    return {
-        "cpu_model": machine.cpu_model(),
-        "cores": machine.cores(),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "database": database,
-    }
 
 
 async def bench_postgres(opts: Options, work: Path) -> report.Measurement:
@@ -239,12 +223,8 @@ async def bench_postgres(opts: Options, work: Path) -> report.Measurement:
     workload = Workload(opts.records, opts.retry_interval)
     step(f"recreating {pg.dbname}")
     await pg.recreate()
-    master_key = dataset.cli(dataset.clean_env(), "keys", "master-key").strip()
-    env = dataset.clean_env() | {
-        "OPENISALES_DATABASE_URL": opts.pg_url,
-        "OPENISALES_MASTER_KEY": master_key,
-    }
-    dataset.provision(env)
+    env = cli.postgres_env(opts.pg_url)
+    cli.provision(env, dataset.VDN_ID)
     step(f"loading {opts.records:,} due records")
     await pg.load(workload, datetime.now(UTC))
     quiet(opts, "the baseline")
@@ -271,7 +251,7 @@ async def bench_postgres(opts: Options, work: Path) -> report.Measurement:
     return report.Measurement(
         engine="postgres",
         settings=settings,
-        machine=machine_info(f"PostgreSQL {await pg.setting('server_version')}"),
+        machine=machine.describe(f"PostgreSQL {await pg.setting('server_version')}", memory=False),
         timing=analysis.timing(
             got.attempts,
             due=due.timestamp(),
@@ -293,9 +273,9 @@ async def bench_postgres(opts: Options, work: Path) -> report.Measurement:
 async def bench_sqlite(opts: Options, work: Path) -> report.Measurement:
     settings = settings_of(opts)  # the revision the worker will run
     data_dir = work / "data"
-    env = dataset.clean_env() | {"OPENISALES_DATA_DIR": str(data_dir)}
+    env = cli.clean_env() | {"OPENISALES_DATA_DIR": str(data_dir)}
     step("creating the embedded database")
-    dataset.provision(env)
+    cli.provision(env, dataset.VDN_ID)
     database = data_dir / "openisales.db"
     step(f"loading {opts.records:,} due records")
     due = datetime.now(UTC)
@@ -310,7 +290,7 @@ async def bench_sqlite(opts: Options, work: Path) -> report.Measurement:
     return report.Measurement(
         engine="sqlite",
         settings=settings,
-        machine=machine_info(f"SQLite {sqlite3.sqlite_version}"),
+        machine=machine.describe(f"SQLite {sqlite3.sqlite_version}", memory=False),
         timing=analysis.timing(
             got.attempts,
             due=due.timestamp(),
@@ -326,36 +306,25 @@ async def bench_sqlite(opts: Options, work: Path) -> report.Measurement:
     )
 
 
-def _terminate(signum: int, _frame: object) -> None:
-    """SIGTERM unwinds like Ctrl-C, so that the workers are stopped."""
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    work = Path(tempfile.mkdtemp(prefix="openisales-bench-dispatch-"))
-    started = datetime.now(UTC)
-    try:
-        bench = bench_postgres if opts.engine == "postgres" else bench_sqlite
-        measurement = replace(asyncio.run(bench(opts, work)), started=started)
-    except (
-        RuntimeError,
-        ValueError,
-        OSError,
-        subprocess.SubprocessError,
-        asyncpg.PostgresError,
-    ) as exc:
-        step(f"benchmark aborted: {exc}")
-        return 2
-    finally:
-        if opts.keep:
-            step(f"work directory kept: {work}")
-        else:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(work)
+    exit_on_sigterm()
+    with work_directory("openisales-bench-dispatch-", keep=opts.keep) as work:
+        started = datetime.now(UTC)
+        try:
+            bench = bench_postgres if opts.engine == "postgres" else bench_sqlite
+            measurement = replace(asyncio.run(bench(opts, work)), started=started)
+        except (
+            RuntimeError,
+            ValueError,
+            OSError,
+            subprocess.SubprocessError,
+            asyncpg.PostgresError,
+        ) as exc:
+            step(f"benchmark aborted: {exc}")
+            return 2
     doc = report.document(measurement)
-    path = report.write(doc)
+    path = write_record(doc, "dispatch", measurement.started)
     if measurement.profile:
         print(measurement.profile)
     print(report.summary(doc, path))

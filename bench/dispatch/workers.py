@@ -10,14 +10,13 @@ its statement: ``Postgres.end_backends`` ends those.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
 
-from dataset import CLI
+from common import cli
 
 _ERROR_MARKS = ('"level": "ERROR"', '"level": "CRITICAL"', "Traceback (most recent call last)")
 
@@ -38,17 +37,8 @@ class WorkerPool:
         self._logs.mkdir(parents=True, exist_ok=True)
         try:
             for i in range(self._count):
-                with open(self._logs / f"worker-{i}.log", "wb") as log:
-                    self._procs.append(
-                        subprocess.Popen(
-                            [CLI, "worker"],
-                            env=self._env,
-                            stdin=subprocess.DEVNULL,
-                            stdout=log,
-                            stderr=subprocess.STDOUT,
-                            start_new_session=True,
-                        )
-                    )
+                log = self._logs / f"worker-{i}.log"
+                self._procs.append(cli.start(["worker"], env=self._env, log=log))
         except BaseException:
             self.stop()
             raise
@@ -97,9 +87,5 @@ class WorkerPool:
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
+    if proc.poll() is None:  # a reaped worker's pid may lead someone else's group by now
+        cli.signal_group(proc.pid, sig)

@@ -11,24 +11,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import median
-from urllib.parse import urlsplit, urlunsplit
 
-REPO = Path(__file__).resolve().parents[2]
-OUT = REPO / "bench" / "out"
-CLI = str(Path(sys.executable).with_name("openisales"))
+# bench/common is found in bench/, next to this script's directory.
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+
+from common import REPO, cli, machine
+from common.db import Psql
+from common.harness import OUT_DIR, step, work_directory, write_record
+from common.spy import py_spy
+
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/openisales_bench_import"
 VDN_ID = 1
 CAMPAIGN_ID = 1
@@ -40,10 +40,6 @@ COPY_COLUMNS = (
     " updated_at"
 )
 RECYCLE_TIMES = [f"2030-01-{day:02d} 18:00:00" for day in range(1, 8)]
-
-
-def step(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------- data
@@ -99,34 +95,7 @@ def write_files(rows: int, import_file: Path, copy_file: Path) -> None:
 # ---------------------------------------------------------------- PostgreSQL
 
 
-@dataclass(frozen=True)
-class Postgres:
-    url: str
-
-    @property
-    def dbname(self) -> str:
-        return urlsplit(self.url).path.lstrip("/")
-
-    def psql(self, sql: str, *, admin: bool = False) -> str:
-        target = urlunsplit(urlsplit(self.url)._replace(path="/postgres")) if admin else self.url
-        done = subprocess.run(
-            ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", target],
-            input=sql,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"psql failed: {done.stderr.strip()}\n--- SQL ---\n{sql}")
-        return done.stdout.strip()
-
-    def recreate(self) -> None:
-        name = self.dbname
-        if not name.replace("_", "").isalnum():
-            raise ValueError(f"refusing an unusual database name: {name!r}")
-        self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', admin=True)
-        self.psql(f'CREATE DATABASE "{name}"', admin=True)
-
+class Postgres(Psql):
     def create_campaign(self) -> None:
         self.psql(
             f"""
@@ -177,62 +146,16 @@ class Phase:
         }
 
 
-def _busy_ticks() -> tuple[float, float]:
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return float(sum(values) - values[3] - values[4]), float(sum(values))
-
-
 def measure(run: Callable[[], None], rows: int) -> Phase:
-    busy0, total0 = _busy_ticks()
-    usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy0, total0 = machine.cpu_ticks()
+    cpu0 = machine.children_cpu_s()
     started = time.perf_counter()
     run()
     seconds = time.perf_counter() - started
-    usage1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    busy1, total1 = _busy_ticks()
-    cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
+    cpu = machine.children_cpu_s() - cpu0
+    busy1, total1 = machine.cpu_ticks()
     share = (busy1 - busy0) / (total1 - total0) if total1 > total0 else 0.0
-    return Phase(seconds, rows, cpu, share * cores())
-
-
-def cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"openisales {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
-
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0))
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def memory_gib() -> float:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            return round(int(line.split()[1]) / 1024 / 1024, 1)
-    return 0.0
-
-
-def git_revision() -> str:
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--", "src"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{head}+dirty" if dirty else head
+    return Phase(seconds, rows, cpu, share * machine.cores())
 
 
 # ---------------------------------------------------------------- the run
@@ -254,70 +177,60 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     pg = Postgres(args.pg_url)
-    work = Path(tempfile.mkdtemp(prefix="openisales-bench-import-"))
-    started = datetime.now(UTC)
-    try:
-        step(f"recreating {pg.dbname}")
-        pg.recreate()
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENISALES_")}
-        env = clean | {
-            "OPENISALES_DATABASE_URL": args.pg_url,
-            "OPENISALES_MASTER_KEY": cli(clean, "keys", "master-key").strip(),
-            "OPENISALES_DATA_DIR": str(work / "data"),
-            "OPENISALES_MAX_UNFINISHED_PER_CAMPAIGN": str(2 * args.rows),
-        }
-        cli(env, "migrate")
-        cli(env, "vdn", "add", "--id", str(VDN_ID), "--name", "bench", "--time-zone", "UTC")
-        pg.create_campaign()
-        import_file, copy_file = work / "calls.csv", work / "copy.csv"
-        step(f"writing {args.rows:,} rows to {import_file.name} and {copy_file.name}")
-        write_files(args.rows, import_file, copy_file)
-        command = [
-            CLI, "import", "--vdn", str(VDN_ID), "--campaign", str(CAMPAIGN_ID), "--no-progress",
-            str(import_file),
-        ]  # fmt: skip
+    with work_directory("openisales-bench-import-", keep=args.keep) as work:
+        started = datetime.now(UTC)
+        try:
+            step(f"recreating {pg.dbname}")
+            pg.recreate()
+            env = cli.postgres_env(args.pg_url) | {
+                "OPENISALES_DATA_DIR": str(work / "data"),
+                "OPENISALES_MAX_UNFINISHED_PER_CAMPAIGN": str(2 * args.rows),
+            }
+            cli.provision(env, VDN_ID)
+            pg.create_campaign()
+            import_file, copy_file = work / "calls.csv", work / "copy.csv"
+            step(f"writing {args.rows:,} rows to {import_file.name} and {copy_file.name}")
+            write_files(args.rows, import_file, copy_file)
+            command = [
+                cli.CLI, "import", "--vdn", str(VDN_ID), "--campaign", str(CAMPAIGN_ID),
+                "--no-progress", str(import_file),
+            ]  # fmt: skip
 
-        def run_import(cmd: list[str]) -> None:
-            done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                raise RuntimeError(f"the import failed:\n{done.stdout}{done.stderr}")
+            def run_import(cmd: list[str]) -> None:
+                done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+                if done.returncode != 0:
+                    raise RuntimeError(f"the import failed:\n{done.stdout}{done.stderr}")
 
-        copies, imports = [], []
-        for r in range(1, args.rounds + 1):
-            pg.reset()
-            step(f"round {r}: raw COPY of {copy_file.name}")
-            copies.append(measure(lambda: pg.copy_from(copy_file), args.rows))
-            if pg.count() != args.rows:
-                raise RuntimeError("the raw COPY did not load every row")
-            step(f"round {r}: raw COPY {copies[-1].seconds:.2f} s; now openisales import")
-            pg.reset()
-            imports.append(measure(lambda: run_import(command), args.rows))
-            if pg.count() != args.rows:
-                raise RuntimeError("the import did not load every row")
-            step(f"round {r}: openisales import {imports[-1].seconds:.2f} s")
-        profile = None
-        if args.profile:
-            pg.reset()
-            profile = work / "import.speedscope.json"
-            spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-            step("profiling the import with py-spy")
-            run_import(
-                [spy, "record", "--rate", "250", "--format", "speedscope", "-o", str(profile),
-                 "--", *command]
-            )  # fmt: skip
-            saved = OUT / f"import-profile-{started:%Y%m%dT%H%M%SZ}.speedscope.json"
-            OUT.mkdir(parents=True, exist_ok=True)
-            shutil.copy(profile, saved)
-            profile = saved
-        file_mb = import_file.stat().st_size / 1e6
-    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        step(f"benchmark aborted: {exc}")
-        return 2
-    finally:
-        if args.keep:
-            step(f"work directory kept: {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+            copies, imports = [], []
+            for r in range(1, args.rounds + 1):
+                pg.reset()
+                step(f"round {r}: raw COPY of {copy_file.name}")
+                copies.append(measure(lambda: pg.copy_from(copy_file), args.rows))
+                if pg.count() != args.rows:
+                    raise RuntimeError("the raw COPY did not load every row")
+                step(f"round {r}: raw COPY {copies[-1].seconds:.2f} s; now openisales import")
+                pg.reset()
+                imports.append(measure(lambda: run_import(command), args.rows))
+                if pg.count() != args.rows:
+                    raise RuntimeError("the import did not load every row")
+                step(f"round {r}: openisales import {imports[-1].seconds:.2f} s")
+            profile = None
+            if args.profile:
+                pg.reset()
+                profile = work / "import.speedscope.json"
+                step("profiling the import with py-spy")
+                run_import(
+                    [py_spy(), "record", "--rate", "250", "--format", "speedscope",
+                     "-o", str(profile), "--", *command]
+                )  # fmt: skip
+                saved = OUT_DIR / f"import-profile-{started:%Y%m%dT%H%M%SZ}.speedscope.json"
+                OUT_DIR.mkdir(parents=True, exist_ok=True)
+                shutil.copy(profile, saved)
+                profile = saved
+            file_mb = import_file.stat().st_size / 1e6
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            step(f"benchmark aborted: {exc}")
+            return 2
 
     copy_s = median(p.seconds for p in copies)
     import_s = median(p.seconds for p in imports)
@@ -325,23 +238,16 @@ def main(argv: list[str] | None = None) -> int:
     doc = {
         "benchmark": "import",
         "started": started.isoformat(timespec="seconds"),
-        "machine": {
-            "cpu_model": cpu_model(),
-            "cores": cores(),
-            "memory_gib": memory_gib(),
-            "kernel": platform.release(),
-            "python": platform.python_version(),
-            "database": "PostgreSQL " + pg.psql("SHOW server_version"),
-        },
+        "machine": machine.describe("PostgreSQL " + pg.setting("server_version")),
         "settings": {
             "rows": args.rows,
             "rounds": args.rounds,
             "file_mb": round(file_mb, 1),
             "command": " ".join(["openisales", *command[1:-1], "calls.csv"]),
             "baseline": f"psql \\copy t_isl_data ({COPY_COLUMNS}) FROM 'copy.csv' (FORMAT csv)",
-            "revision": git_revision(),
+            "revision": machine.git_revision(),
             "postgres": {
-                k: pg.psql(f"SHOW {k}")
+                k: pg.setting(k)
                 for k in ("shared_buffers", "synchronous_commit", "max_wal_size", "fsync")
             },
         },
@@ -354,9 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         "verdict": "PASS" if ratio >= BAR else "FAIL",
         "profile": str(profile) if profile else None,
     }
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"import-{started:%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(doc, indent=2) + "\n")
+    path = write_record(doc, "import", started)
     print(
         f"rows                {args.rows:,} ({file_mb:.0f} MB of CSV)\n"
         f"raw COPY            {copy_s:.2f} s  {args.rows / copy_s:,.0f} rows/s\n"

@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from machine import run_measured
+from common.machine import run_measured
 
 SCRIPT = Path(__file__).with_name("pgbench_writeback.sql")
 _TPS = re.compile(r"^tps = ([0-9.]+) \(without initial connection time\)", re.M)

@@ -11,14 +11,12 @@ server (VDN 1, ids below ``2 << 48``) can never hand out.
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from common import cli
+from common.db import Psql, sqlite_connect, sqlite_time
 
 VDN_ID = 1
 AK = "benchak01"
@@ -31,77 +29,22 @@ SERVER_ID_LIMIT = (VDN_ID + 1) << ID_SHIFT  # pgbench's result ids start here
 MAX_ROWS = 99_999_999  # called numbers are "138" + 8 digits
 BUSI_POLICY = '[{"busiResultCode":"SOLD","busiResultPolicy":2,"callInterval":60}]'
 
-CLI = str(Path(sys.executable).with_name("openisales"))
-
 
 def data_id(n: int) -> int:
     return (VDN_ID << ID_SHIFT) | n
 
 
-def cli(env: dict[str, str], *args: str) -> str:
-    """Run ``openisales <args>``; raise with its output when it fails."""
-    done = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"openisales {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
-
-
-def clean_env() -> dict[str, str]:
-    """The caller's environment without any ``OPENISALES_*`` setting."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("OPENISALES_")}
-
-
 def provision(env: dict[str, str]) -> None:
     """Schema, VDN and key, the way an operator would create them."""
-    cli(env, "migrate")
-    cli(env, "vdn", "add", "--id", str(VDN_ID), "--name", "bench", "--time-zone", "UTC")
-    cli(env, "keys", "create", "--vdn", str(VDN_ID), "--ak", AK, "--sk", SK)
+    cli.provision(env, VDN_ID)
+    cli.run(env, "keys", "create", "--vdn", str(VDN_ID), "--ak", AK, "--sk", SK)
 
 
 # ---------------------------------------------------------------- PostgreSQL
 
 
-@dataclass(frozen=True)
-class Postgres:
-    url: str  # postgresql://user@host:port/dbname
-
-    @property
-    def dbname(self) -> str:
-        return urlsplit(self.url).path.lstrip("/")
-
-    @property
-    def admin_url(self) -> str:
-        parts = urlsplit(self.url)
-        return urlunsplit(parts._replace(path="/postgres"))
-
-    def psql(self, sql: str, *, admin: bool = False) -> str:
-        """Run ``sql`` with psql (stop at the first error); unaligned output."""
-        done = subprocess.run(
-            ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", self._target(admin)],
-            input=sql,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"psql failed: {done.stderr.strip()}\n--- SQL ---\n{sql}")
-        return done.stdout.strip()
-
-    def _target(self, admin: bool) -> str:
-        return self.admin_url if admin else self.url
-
-    def recreate(self) -> None:
-        name = self.dbname
-        if not name.replace("_", "").isalnum():
-            raise ValueError(f"refusing an unusual database name: {name!r}")
-        self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', admin=True)
-        self.psql(f'CREATE DATABASE "{name}"', admin=True)
-
-    def version(self) -> str:
-        return self.psql("SHOW server_version")
-
-    def setting(self, name: str) -> str:
-        return self.psql(f"SHOW {name}")
+class Postgres(Psql):
+    """The benchmark's database, through psql."""
 
     def load(self, rows: int) -> None:
         self.psql(_pg_load_sql(rows))
@@ -170,11 +113,6 @@ class ResultCount:
 # ---------------------------------------------------------------- SQLite
 
 
-def _sqlite_time(moment: datetime) -> str:
-    """How SQLAlchemy stores a UTC datetime on SQLite (naive, microseconds)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 _SQLITE_DATA = """
 INSERT INTO t_isl_data
     (vdn_id, data_id, campaign_id, called_nos, next_index, attempt_index, status,
@@ -187,18 +125,12 @@ SELECT ?, (? << ?) | n, ?,
 """
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=30)
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
-
-
 def load_sqlite(path: Path, rows: int) -> None:
     now = datetime.now(UTC)
-    stamp = _sqlite_time(now)
-    due = _sqlite_time(now + timedelta(days=1))
-    end = _sqlite_time(now + timedelta(days=3653))
-    conn = _connect(path)
+    stamp = sqlite_time(now)
+    due = sqlite_time(now + timedelta(days=1))
+    end = sqlite_time(now + timedelta(days=3653))
+    conn = sqlite_connect(path)
     try:
         with conn:
             conn.execute(
@@ -237,7 +169,7 @@ def load_sqlite(path: Path, rows: int) -> None:
 
 
 def sqlite_results(path: Path) -> ResultCount:
-    conn = _connect(path)
+    conn = sqlite_connect(path)
     try:
         total, distinct = conn.execute(
             "SELECT count(*), count(DISTINCT data_id) FROM t_isl_data_result"

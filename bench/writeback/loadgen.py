@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dataset import AK, BUSI_CODE, SK, VDN_ID, WORK_NO, data_id
-from machine import run_measured
 
+from common.machine import run_measured
 from openisales import signing
 from openisales.client import JSON_TYPE, AsyncClient
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from baseline import PgbenchResult
+from cpu import GROUPS
 from dataset import ResultCount
 from loadgen import WrkResult
-from machine import GROUPS, CpuUsage
+
+from common.machine import CpuUsage
 
 BAR = 0.15
 NOISE_CORES = 0.1  # 'other' CPU above this during a phase is reported
-OUT_DIR = Path(__file__).resolve().parent.parent / "out"
 
 
 @dataclass(frozen=True)
@@ -156,14 +156,6 @@ def noise_notes(m: Measurement, limit: float = NOISE_CORES) -> list[str]:
         for name, usage in phases
         if usage is not None and usage.groups["other"] > limit
     ]
-
-
-def write(doc: dict[str, Any], out_dir: Path = OUT_DIR) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = doc["date"].replace(":", "").replace("-", "").replace("+0000", "Z")
-    path = out_dir / f"writeback-{doc['engine']}-{stamp}.json"
-    path.write_text(json.dumps(doc, indent=2) + "\n")
-    return path
 
 
 def summary(doc: dict[str, Any], path: Path) -> str:

@@ -10,29 +10,28 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import platform
-import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+# This script's modules come from its directory (sys.path[0]); bench/common from bench/.
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+
 import baseline
 import dataset
 import loadgen
-import machine
 import report
-import spy
+from cpu import CpuSampler
 from dataset import Postgres, ResultCount
 from server import ServerProcess
 
-REPO = Path(__file__).resolve().parents[2]
+from common import cli, machine, spy
+from common.harness import exit_on_sigterm, step, work_directory, write_record
+
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/openisales_bench"
 REQUESTS_PER_SECOND_OF_RUN = 10_000  # pre-signed requests per second of --duration
 
@@ -110,10 +109,6 @@ def parse_args(argv: list[str] | None) -> Options:
     return opts
 
 
-def step(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
 def quiet(opts: Options, phase: str) -> float | None:
     """Busy cores just before ``phase`` after waiting for the machine to calm down."""
     if opts.quiet_wait <= 0:
@@ -125,15 +120,7 @@ def quiet(opts: Options, phase: str) -> float | None:
 
 
 def machine_info(database: str) -> dict[str, object]:
-    return {
-        "cpu_model": machine.cpu_model(),
-        "cores": machine.cores(),
-        "memory_gib": machine.memory_gib(),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "database": database,
-        "wrk": _wrk_version(),
-    }
+    return machine.describe(database) | {"wrk": _wrk_version()}
 
 
 def _wrk_version() -> str:
@@ -154,7 +141,7 @@ def base_settings(opts: Options, replay_guard: str) -> dict[str, object]:
         "replay_guard": replay_guard,
         "requests_presigned": opts.requests,
         "warm_up_requests": opts.warm_up,
-        "revision": machine.git_revision(REPO),
+        "revision": machine.git_revision(),
     }
 
 
@@ -196,11 +183,13 @@ def replay(
     raw_profile = work / "py-spy.txt"
     with contextlib.ExitStack() as stack:
         if opts.profile:
-            stack.enter_context(
-                spy.Profiler(server.pid, duration=opts.duration, output=raw_profile)
+            flags = ("--subprocesses", "--nonblocking")
+            profiler = spy.Profiler(
+                {server.pid: raw_profile}, duration=opts.duration, rate=200, flags=flags
             )
+            stack.enter_context(profiler)
         database = Postgres(opts.pg_url).dbname if opts.engine == "postgres" else None
-        sampler = stack.enter_context(machine.CpuSampler(server_pid=server.pid, database=database))
+        sampler = stack.enter_context(CpuSampler(server_pid=server.pid, database=database))
         server.check_alive()
         try:
             wrk = loadgen.run_wrk(
@@ -215,17 +204,16 @@ def replay(
             server.check_alive()  # a dead server explains a failed wrk better
             raise
     assert sampler.result is not None
-    return wrk, sampler.result, spy.summarise(raw_profile) if opts.profile else None
+    what = "of on-CPU Python stacks in the server workers"
+    profile = spy.summarise([raw_profile], what=what, top=20) if opts.profile else None
+    return wrk, sampler.result, profile
 
 
 def bench_postgres(opts: Options, work: Path) -> report.Measurement:
     pg = Postgres(opts.pg_url)
     step(f"recreating {pg.dbname}")
     pg.recreate()
-    master_key = dataset.cli(dataset.clean_env(), "keys", "master-key").strip()
-    env = dataset.clean_env() | {
-        "OPENISALES_DATABASE_URL": opts.pg_url,
-        "OPENISALES_MASTER_KEY": master_key,
+    env = cli.postgres_env(opts.pg_url) | {
         "OPENISALES_DATA_DIR": str(work / "data"),
         "OPENISALES_REPLAY_GUARD": "database",
     }
@@ -235,7 +223,7 @@ def bench_postgres(opts: Options, work: Path) -> report.Measurement:
     pg.settle()
     busy = quiet(opts, "pgbench")
     step(f"pgbench: {opts.connections} clients, {opts.duration} s")
-    with machine.CpuSampler(database=pg.dbname) as sampler:
+    with CpuSampler(database=pg.dbname) as sampler:
         pgb = baseline.run(
             opts.pg_url, rows=opts.rows, duration=opts.duration, clients=opts.connections
         )
@@ -253,7 +241,7 @@ def bench_postgres(opts: Options, work: Path) -> report.Measurement:
     return report.Measurement(
         engine="postgres",
         settings=settings,
-        machine=machine_info(f"PostgreSQL {pg.version()}"),
+        machine=machine_info(f"PostgreSQL {pg.setting('server_version')}"),
         http=http,
         pgbench=pgb,
         pgbench_cpu=sampler.result,
@@ -263,7 +251,7 @@ def bench_postgres(opts: Options, work: Path) -> report.Measurement:
 
 def bench_sqlite(opts: Options, work: Path) -> report.Measurement:
     data_dir = work / "data"
-    env = dataset.clean_env() | {"OPENISALES_DATA_DIR": str(data_dir)}
+    env = cli.clean_env() | {"OPENISALES_DATA_DIR": str(data_dir)}
     step("creating the embedded database")
     dataset.provision(env)
     database = data_dir / "openisales.db"
@@ -278,29 +266,19 @@ def bench_sqlite(opts: Options, work: Path) -> report.Measurement:
     )
 
 
-def _terminate(signum: int, _frame: object) -> None:
-    """SIGTERM unwinds like Ctrl-C, so that the server and wrk are stopped."""
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    work = Path(tempfile.mkdtemp(prefix="openisales-bench-"))
-    started = datetime.now(UTC)
-    try:
-        run = bench_postgres if opts.engine == "postgres" else bench_sqlite
-        measurement = replace(run(opts, work), started=started)
-    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        step(f"benchmark aborted: {exc}")
-        return 2
-    finally:
-        if opts.keep:
-            step(f"work directory kept: {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    exit_on_sigterm()
+    with work_directory("openisales-bench-", keep=opts.keep) as work:
+        started = datetime.now(UTC)
+        try:
+            run = bench_postgres if opts.engine == "postgres" else bench_sqlite
+            measurement = replace(run(opts, work), started=started)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            step(f"benchmark aborted: {exc}")
+            return 2
     doc = report.document(measurement)
-    path = report.write(doc)
+    path = write_record(doc, f"writeback-{doc['engine']}", measurement.started)
     if measurement.http.profile:
         print(measurement.http.profile)
     print(report.summary(doc, path))

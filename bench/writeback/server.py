@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import socket
 import subprocess
@@ -12,7 +11,8 @@ from pathlib import Path
 from types import TracebackType
 
 import httpx
-from dataset import CLI
+
+from common import cli
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 90.0
@@ -55,14 +55,11 @@ class ServerProcess:
         return f"{HOST}:{self.port}"
 
     def __enter__(self) -> ServerProcess:
-        cmd = [CLI, "serve", "--host", HOST, "--port", str(self.port)]
-        cmd += ["--workers", str(self.workers)]
+        args = ["serve", "--host", HOST, "--port", str(self.port)]
+        args += ["--workers", str(self.workers)]
         if not self.tls:
-            cmd.append("--no-tls")
-        with self.log.open("wb") as sink:
-            self._proc = subprocess.Popen(
-                cmd, env=self.env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-            )
+            args.append("--no-tls")
+        self._proc = cli.start(args, env=self.env, log=self.log)
         try:
             self._wait_ready()
         except BaseException:
@@ -91,9 +88,9 @@ class ServerProcess:
             try:
                 proc.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
-                _kill_group(proc.pid)
+                cli.signal_group(proc.pid, signal.SIGKILL)
                 proc.wait()
-        _kill_group(proc.pid)
+        cli.signal_group(proc.pid, signal.SIGKILL)  # whatever is left of its own workers
 
     def check_alive(self) -> None:
         """Raise with the server's exit status and log when it is no longer running."""
@@ -119,9 +116,3 @@ class ServerProcess:
                         return
                 time.sleep(0.2)
         raise RuntimeError(f"the server was not ready within {READY_TIMEOUT_S:.0f} s")
-
-
-def _kill_group(pgid: int) -> None:
-    """SIGKILL whatever is left in the group the server led (its own workers)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)

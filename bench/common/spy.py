@@ -1,13 +1,10 @@
-"""Optional (``--profile``): py-spy samples the workers while they dispatch.
+"""Optional (``--profile``): py-spy records running processes; the busiest functions.
 
-``py-spy record --nonblocking --format raw`` (collapsed stacks) runs once per
-worker for a fixed time; the summary lists the functions with the most
-samples, inclusive (on the stack) and self (on top of it). With ``--idle``
-py-spy also samples threads waiting off-CPU — in an asyncio worker that is
-the event loop waiting for PostgreSQL — so that the share of samples in
-``select`` / ``epoll`` says how long a worker waits for the database.
-py-spy takes CPU from the 2-core machine: a profiled run's figures are for
-finding the bottleneck, not for the record.
+``py-spy record --nonblocking --format raw`` (collapsed stacks) samples a
+process without stopping it; the summary lists the functions with the most
+samples, inclusive (on the stack) and self (on top of it). py-spy
+(``.venv/bin/pip install py-spy``) takes CPU from the 2-core machine: a
+profiled run's figures are for finding the bottleneck, not for the record.
 """
 
 from __future__ import annotations
@@ -17,7 +14,9 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from types import TracebackType
 
 _LINE = re.compile(r"^(.*) (\d+)$")
 _LINENO = re.compile(r":\d+\)$")
@@ -31,12 +30,20 @@ def py_spy() -> str:
 
 
 class Profiler:
-    """One ``py-spy record`` per worker, started together, waited for together."""
+    """One ``py-spy record`` per process (pid: raw output file), started and awaited together.
 
-    def __init__(self, pids: list[int], *, duration: int, out_dir: Path) -> None:
-        self.outputs = [out_dir / f"py-spy-{pid}.txt" for pid in pids]
-        self._pids = pids
+    Either ``start()`` and ``finish()``, or ``with``: leaving the block lets
+    every recording run its ``duration`` and write its file, or stops them at
+    once on an exception.
+    """
+
+    def __init__(
+        self, outputs: dict[int, Path], *, duration: int, rate: int, flags: Sequence[str]
+    ) -> None:
+        self.outputs = list(outputs.values())
+        self._targets = dict(outputs)
         self._duration = duration
+        self._options = [*flags, "--rate", str(rate), "--duration", str(duration)]
         self._procs: list[subprocess.Popen[bytes]] = []
 
     @property
@@ -44,9 +51,8 @@ class Profiler:
         return bool(self._procs)
 
     def start(self) -> None:
-        for pid, output in zip(self._pids, self.outputs, strict=True):
-            cmd = [py_spy(), "record", "--pid", str(pid), "--nonblocking", "--idle"]
-            cmd += ["--rate", "100", "--duration", str(self._duration)]
+        for pid, output in self._targets.items():
+            cmd = [py_spy(), "record", "--pid", str(pid), *self._options]
             cmd += ["--format", "raw", "--output", str(output)]
             self._procs.append(
                 subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -62,19 +68,32 @@ class Profiler:
                 proc.wait()
         self._procs = []
 
+    def __enter__(self) -> Profiler:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        _value: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        self.finish(wait=exc_type is None)
+
 
 def _function(frame: str) -> str:
     return _LINENO.sub(")", frame.strip())
 
 
-def summarise(files: list[Path], top: int = 25) -> str:
-    """The ``top`` functions by inclusive and by self samples over all workers."""
+def summarise(files: Iterable[Path], *, what: str, top: int) -> str:
+    """The ``top`` functions by inclusive and by self samples over all ``files``.
+
+    ``what`` completes the first line: "py-spy: <n> samples <what>".
+    """
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     total = 0
     for raw in files:
-        if not raw.exists():
-            continue
         for line in raw.read_text(errors="replace").splitlines():
             match = _LINE.match(line)
             if match is None:
@@ -88,7 +107,7 @@ def summarise(files: list[Path], top: int = 25) -> str:
                 own[frames[-1]] += count
     if not total:
         return "py-spy recorded no samples"
-    out = [f"py-spy: {total} samples (on- and off-CPU) of the workers' Python stacks"]
+    out = [f"py-spy: {total} samples {what}"]
     for title, table in (("inclusive", inclusive), ("self", own)):
         out.append(f"-- top {top} by {title} samples --")
         out += [f"{100 * n / total:5.1f}%  {name}" for name, n in table.most_common(top)]
