@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -66,6 +67,15 @@ async def _pg_database() -> str:
         await admin_engine.dispose()
     url = sa.engine.make_url(_pg_admin_url()).set(database=name)
     return url.render_as_string(hide_password=False)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop this run's template database (each run makes its own)."""
+    if _template_ready:
+        template = sa.engine.make_url(_pg_admin_url()).set(
+            database=f"openisales_tmpl_{os.getpid()}"
+        )
+        asyncio.run(_drop_pg_database(template.render_as_string(hide_password=False)))
 
 
 async def _drop_pg_database(url: str) -> None:

@@ -309,3 +309,29 @@ async def test_with_the_shared_replay_guard_a_replayed_write_back_is_refused_ato
         assert (await client.http.send(bad_again, auth=None)).json()["resultCode"] == "0200001"
     assert replayed.status_code == 401 and "replayed" in replayed.json()["resultDesc"]
     assert len(await _history(api, data_id)) == 1
+
+
+async def test_one_signature_sent_several_times_at_once_is_written_once(api: Api) -> None:
+    from openisales.client import C2Auth
+    from openisales.replay import SqlReplayGuard
+
+    api.ctx.replay = SqlReplayGuard(api.ctx.engine)
+    _, data_id = await _setup(api, busi("X", 2))
+    path = f"/rest/isales/v1/openapi/campaigns/1/callBusiResult/{data_id}"
+    tenant = api.tenants[1]
+    async with api.client() as client:
+        signed = client.http.build_request(
+            "POST",
+            path,
+            content=b'{"busiResult": "X", "workNo": "7"}',
+            headers={"Content-Type": "application/json; charset=UTF-8"},
+        )
+        signed.headers["Authorization"] = C2Auth(tenant.ak, tenant.sk).authorization(signed)
+        copies = [
+            client.http.build_request("POST", path, content=signed.content, headers=signed.headers)
+            for _ in range(6)
+        ]
+        replies = await asyncio.gather(*(client.http.send(c, auth=None) for c in copies))
+    codes = sorted(r.json()["resultCode"] if r.status_code == 200 else "401" for r in replies)
+    assert codes == ["0200000", "401", "401", "401", "401", "401"]
+    assert len(await _history(api, data_id)) == 1

@@ -45,9 +45,16 @@ def create_engine(
     connection older than that many seconds (-1: never).
     """
     if url.startswith("sqlite"):
-        engine = create_async_engine(
-            url, echo=echo, poolclass=NullPool if ":memory:" in url else None
-        )
+        if ":memory:" in url:
+            engine = create_async_engine(url, echo=echo, poolclass=NullPool)
+        else:
+            # One connection, whatever pool_size says: every SQLite transaction
+            # here is a writer (BEGIN IMMEDIATE), so a second connection could
+            # only wait in SQLite's busy handler, which sleeps and retries; the
+            # pool's queue hands the one connection over in arrival order.
+            engine = create_async_engine(
+                url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=pool_timeout
+            )
         _configure_sqlite(engine)
         return engine
     settings = dict(server_settings or {})
