@@ -172,6 +172,13 @@ class Settings:
     def validate(self) -> None:
         if self.master_key.strip().lower() in _PLACEHOLDERS - {""}:
             raise ConfigError("OPENISALES_MASTER_KEY is a placeholder; generate a real key")
+        if self.embedded and self.workers > 1:
+            raise ConfigError(
+                "the embedded SQLite database has one writer: serve it with one worker, "
+                "or use PostgreSQL for several"
+            )
+        if self.workers < 1:
+            raise ConfigError("OPENISALES_WORKERS must be positive")
         if not self.embedded and not self.master_key:
             raise ConfigError("OPENISALES_MASTER_KEY is required with an external database")
         if not self.signing_profiles or any(p not in PROFILES for p in self.signing_profiles):

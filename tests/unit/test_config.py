@@ -47,6 +47,8 @@ def test_overrides_win_over_the_environment() -> None:
         ({"OPENISALES_TLS": "maybe"}, "boolean"),
         ({"OPENISALES_MAX_BODY_BYTES": "10"}, "MAX_BODY_BYTES"),
         ({"OPENISALES_TLS_CERT": "/c.pem"}, "go together"),
+        ({"OPENISALES_WORKERS": "2"}, "one writer"),
+        ({"OPENISALES_WORKERS": "0"}, "WORKERS must be positive"),
         ({"OPENISALES_DB_POOL_SIZE": "0"}, "DB_POOL_SIZE"),
         ({"OPENISALES_DB_POOL_OVERFLOW": "-1"}, "DB_POOL_OVERFLOW"),
         ({"OPENISALES_DB_POOL_TIMEOUT_S": "0"}, "DB_POOL_TIMEOUT_S"),
