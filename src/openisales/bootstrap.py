@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -37,12 +39,14 @@ def build_dispatcher(
     metrics: Metrics | None = None,
     write_back: WriteBack | None = None,
     webhook_http: httpx.AsyncClient | None = None,
+    wrap: Callable[[Gateway], Gateway] | None = None,
 ) -> Dispatcher:
     """A dispatcher with the simulator and, when configured, the webhook gateway.
 
     ``write_back`` lets the simulator's agents write business results back
     through the real endpoint; ``webhook_http`` is the client the webhook
-    gateway posts with (C2-signed with ``OPENISALES_WEBHOOK_AK/SK``).
+    gateway posts with (C2-signed with ``OPENISALES_WEBHOOK_AK/SK``); ``wrap``,
+    when given, decorates each gateway (``Recording`` in ``openisales simulate``).
     """
     gateways: dict[str, Gateway] = {}
     dispatcher = Dispatcher(
@@ -59,4 +63,6 @@ def build_dispatcher(
         if settings.webhook_ak:
             webhook_http.auth = C2Auth(settings.webhook_ak, settings.webhook_sk)
         gateways["webhook"] = Webhook(webhook_http, dispatcher.report, clock, settings.webhook_url)
+    if wrap is not None:
+        gateways.update({name: wrap(gateway) for name, gateway in gateways.items()})
     return dispatcher

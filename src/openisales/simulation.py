@@ -25,6 +25,8 @@ from openisales.bootstrap import build_dispatcher
 from openisales.client import AsyncClient, C2Auth
 from openisales.clock import FixedClock
 from openisales.config import Settings
+from openisales.gateways.base import Gateway
+from openisales.gateways.recording import Recording
 from openisales.services import admin
 from openisales.store import schema
 from openisales.store.credentials import get_vdn
@@ -139,7 +141,15 @@ async def _run(
         reply = await client.write_back(str(data_id), body)
         return str(reply["resultCode"])
 
-    dispatcher = build_dispatcher(settings, engine, ctx.ids, clock, write_back=write_back)
+    recorded: list[Recording] = []
+
+    def record(gateway: Gateway) -> Gateway:
+        recorded.append(Recording(gateway))
+        return recorded[-1]
+
+    dispatcher = build_dispatcher(
+        settings, engine, ctx.ids, clock, write_back=write_back, wrap=record
+    )
     try:
         for code, children in RESULTS.items():
             await client.add_business_result(
@@ -176,25 +186,15 @@ async def _run(
         )
         assert configured["resultCode"] == "0200000", configured
         started = clock.now()
-        tasks = await _drive(dispatcher, clock, engine, vdn_id, cid)
+        await _drive(dispatcher, clock, engine, vdn_id, cid)
+        tasks = [task for gateway in recorded for task in gateway.tasks]
         return await _summary(engine, vdn_id, cid, tasks, clock.now() - started, records)
     finally:
         await client.aclose()
 
 
-async def _drive(
-    dispatcher: Any, clock: FixedClock, engine: Any, vdn_id: int, cid: int
-) -> list[Any]:
+async def _drive(dispatcher: Any, clock: FixedClock, engine: Any, vdn_id: int, cid: int) -> None:
     """Tick; when nothing is due, jump the clock to the next due record."""
-    tasks: list[Any] = []
-    inner = dispatcher.gateways["simulator"]
-    original = inner.dispatch
-
-    async def recording(campaign_row: Any, batch: Any) -> None:
-        tasks.extend(batch)
-        await original(campaign_row, batch)
-
-    inner.dispatch = recording
     for _ in range(100_000):
         if await dispatcher.tick():
             continue
@@ -211,7 +211,6 @@ async def _drive(
         if due is None:
             break
         clock.set(max(clock.now() + timedelta(seconds=1), due))
-    return tasks
 
 
 async def _summary(

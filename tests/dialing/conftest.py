@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,33 +14,13 @@ import sqlalchemy as sa
 from openisales.client import AsyncClient, C2Auth
 from openisales.clock import FixedClock
 from openisales.dispatcher import Dispatcher, DispatcherSettings
-from openisales.gateways.base import CallTask
+from openisales.gateways.recording import Recording
 from openisales.gateways.simulator import Simulator
 from openisales.services import dialing
-from openisales.store.dispatch import CampaignRow
 from openisales.store.tables import data
 from tests.conftest import Api
 
 START = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
-
-
-@dataclass
-class Recording:
-    """Wraps a gateway and remembers every task it was given."""
-
-    inner: Any
-    tasks: list[CallTask] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return str(self.inner.name)
-
-    def agents(self, c: CampaignRow) -> frozenset[str] | None:
-        return self.inner.agents(c)  # type: ignore[no-any-return]
-
-    async def dispatch(self, c: CampaignRow, tasks: Sequence[CallTask]) -> None:
-        self.tasks.extend(tasks)
-        await self.inner.dispatch(c, tasks)
 
 
 @dataclass
