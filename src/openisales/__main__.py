@@ -124,6 +124,7 @@ def serve(
                 if v is not None
             }
         )
+        settings.check_serve()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 

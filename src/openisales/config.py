@@ -172,11 +172,6 @@ class Settings:
     def validate(self) -> None:
         if self.master_key.strip().lower() in _PLACEHOLDERS - {""}:
             raise ConfigError("OPENISALES_MASTER_KEY is a placeholder; generate a real key")
-        if self.embedded and self.workers > 1:
-            raise ConfigError(
-                "the embedded SQLite database has one writer: serve it with one worker, "
-                "or use PostgreSQL for several"
-            )
         if self.workers < 1:
             raise ConfigError("OPENISALES_WORKERS must be positive")
         if not self.embedded and not self.master_key:
@@ -217,6 +212,14 @@ class Settings:
         for name in ("lease_s", "result_wait_s", "claim_batch", "default_concurrency"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"OPENISALES_{name.upper()} must be positive")
+
+    def check_serve(self) -> None:
+        """What only ``serve`` needs: several API processes need PostgreSQL."""
+        if self.embedded and self.workers > 1:
+            raise ConfigError(
+                "the embedded SQLite database has one writer: serve it with one worker, "
+                "or use PostgreSQL for several"
+            )
 
     @property
     def run_worker(self) -> bool:

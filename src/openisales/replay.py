@@ -133,7 +133,6 @@ class SqlReplayGuard:
             return row.first() is not None
 
     async def first_use_in(self, conn: AsyncConnection, nonce: Nonce) -> bool:
-        await self._maybe_prune(conn, nonce.now)
         row = await conn.execute(
             self._claim,
             {

@@ -47,7 +47,6 @@ def test_overrides_win_over_the_environment() -> None:
         ({"OPENISALES_TLS": "maybe"}, "boolean"),
         ({"OPENISALES_MAX_BODY_BYTES": "10"}, "MAX_BODY_BYTES"),
         ({"OPENISALES_TLS_CERT": "/c.pem"}, "go together"),
-        ({"OPENISALES_WORKERS": "2"}, "one writer"),
         ({"OPENISALES_WORKERS": "0"}, "WORKERS must be positive"),
         ({"OPENISALES_DB_POOL_SIZE": "0"}, "DB_POOL_SIZE"),
         ({"OPENISALES_DB_POOL_OVERFLOW": "-1"}, "DB_POOL_OVERFLOW"),
@@ -72,6 +71,19 @@ def test_pool_settings_come_from_the_environment() -> None:
     assert settings.db_pool_timeout_s == 2.5
     defaults = Settings.from_env({})
     assert (defaults.db_pool_size, defaults.db_pool_overflow) == (20, 0)
+
+
+def test_several_api_processes_need_postgresql() -> None:
+    embedded = Settings.from_env({"OPENISALES_WORKERS": "2"})  # fine for every other command
+    with pytest.raises(ConfigError, match="one writer"):
+        embedded.check_serve()
+    Settings.from_env(
+        {
+            "OPENISALES_WORKERS": "4",
+            "OPENISALES_DATABASE_URL": "postgresql://db/x",
+            "OPENISALES_MASTER_KEY": "k" * 44,
+        }
+    ).check_serve()
 
 
 def test_database_urls_get_their_async_driver() -> None:

@@ -89,8 +89,12 @@ def build_context(
     engine = pooled_engine(settings)
     vault = Vault(master_key(settings))
     if replay is None:
-        replay = (
-            SqlReplayGuard(
+        if settings.replay_guard == "memory":
+            replay = MemoryReplayGuard()
+        elif settings.embedded:
+            replay = SqlReplayGuard(engine)  # SQLite's one connection serves both
+        else:
+            replay = SqlReplayGuard(
                 create_engine(
                     settings.effective_database_url,
                     pool_size=REPLAY_POOL_SIZE,
@@ -99,9 +103,6 @@ def build_context(
                 ),
                 owned=True,
             )
-            if settings.replay_guard == "database"
-            else MemoryReplayGuard()
-        )
     return AppContext(
         settings=settings,
         engine=engine,

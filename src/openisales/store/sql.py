@@ -22,7 +22,11 @@ class DuplicateError(Exception):
 # What asyncpg raises when it is used directly, under SQLAlchemy's connection
 # (COPY in the importer, the write-back's two statements); SQLAlchemy wraps the
 # same errors in DBAPIError when they pass through its execution layer.
-RAW_DRIVER_ERRORS: tuple[type[Exception], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError)
+RAW_DRIVER_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
 _FAILURES: tuple[type[Exception], ...] = (
     DBAPIError,
     OSError,

@@ -23,24 +23,31 @@ otherwise the transactional path in ``store.calldata`` applies.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.batching import Batcher
 from openisales.domain.writeback import Outcome
 from openisales.errors import StorageError
-from openisales.replay import Nonce, prune_expired
+from openisales.replay import Nonce
 from openisales.store.calldata import WriteBack, schedule_values
 from openisales.store.engine import create_engine
 from openisales.store.sql import reading, transaction
 
 log = logging.getLogger("openisales.store")
+X = TypeVar("X")
 
 # Both statements run with generic plans (planned once per connection, see
 # ``SESSION``), made from whatever statistics the tables have at the time.
@@ -102,12 +109,14 @@ _WRITE_SQL = f"""
         SELECT * FROM unnest({_ARRAYS}) WITH ORDINALITY AS v({_NAMES}, i)
     ),
     locked AS (
-        -- Rows locked in key order, as every other multi-row writer locks them,
-        -- so that two batches (or a batch and a dispatcher) cannot deadlock.
+        -- A record another transaction holds is skipped, not waited for: its
+        -- write-back is "not applied", reads again and at last takes the
+        -- locking path, while the rest of the batch goes on. Key order keeps
+        -- the locks this statement does take in the dispatcher's order.
         SELECT t.vdn_id, t.data_id FROM t_isl_data t
         WHERE (t.vdn_id, t.data_id) IN (SELECT v.vdn, v.data FROM v)
         ORDER BY t.vdn_id, t.data_id
-        FOR UPDATE OF t
+        FOR UPDATE OF t SKIP LOCKED
     ),
     upd AS (
         UPDATE t_isl_data t SET
@@ -235,35 +244,67 @@ async def write_many(
 
 # The fast path's own sessions. Its two statements are planned once per
 # connection (a generic plan) rather than on most executions (about 0.2 ms of
-# PostgreSQL's CPU each, measured); connections are replaced every
-# RECYCLE_S seconds, so a plan made from stale statistics does not outlive
-# them for long. A write waiting for a row lock longer than lock_timeout gives
-# way (the write-back reads again, then takes the locking path) instead of
-# holding up every write-back queued behind it.
+# PostgreSQL's CPU each, measured); connections are replaced every RECYCLE_S
+# seconds, and at once after a statement slower than SLOW_S, so that a plan
+# made from stale statistics does not live long. Records held by other
+# transactions are skipped (SKIP LOCKED); lock_timeout only bounds the rare
+# wait for a nonce being inserted by a racing copy of the same request.
 SESSION = {
+    "application_name": "openisales-writeback",  # as pg_stat_activity shows them
     "plan_cache_mode": "force_generic_plan",
     "enable_seqscan": "off",
     "lock_timeout": "200ms",
     "statement_timeout": "5s",
 }
 RECYCLE_S = 60
-PRUNE_EVERY = 1000  # expired nonces are deleted once per this many write-backs
+SLOW_S = 1.0
+PRUNE_EVERY = 1000  # expired nonces are deleted once per this many write-backs...
+PRUNE_CHUNK = 10_000  # ...at most this many at a time, in the background
 _GIVE_WAY = {"40P01", "55P03", "40001"}  # deadlock, lock timeout, serialization failure
+# Errors one member's values can cause (data exceptions, integrity violations):
+# only these make a batch worth writing again one member at a time.
+_MEMBER_CLASSES = ("22", "23")
+_GONE = {"57P01", "57P02", "57P03"}  # the server ended the session
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    return isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)) or (
+        isinstance(exc, asyncpg.PostgresError) and exc.sqlstate in _GONE
+    )
+
+
+_PRUNE_SQL = sa.text(
+    "DELETE FROM t_isl_auth_nonce WHERE ctid IN ("
+    " SELECT ctid FROM t_isl_auth_nonce WHERE expires_at < :now LIMIT :chunk)"
+)
+
+
+def _drop_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Pool checkout: a connection whose server went away is replaced, without a round trip.
+
+    The fast path talks to asyncpg directly, so SQLAlchemy never sees a
+    disconnect and would otherwise hand the dead connection out again.
+    """
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the connection was closed")
 
 
 class FastPath:
     """One process's batched reads and writes of the optimistic write-back.
 
-    It owns ``engine``, whose pool needs a connection per flush in flight:
-    ``max_in_flight`` reads and as many writes. One flush in flight per kind
-    makes the largest batches under load (measured in ``docs/benchmarks.md``).
+    It owns ``engine``, whose pool needs a connection per flush in flight
+    (``max_in_flight`` reads and as many writes) and one for the background
+    nonce clean-up. One flush in flight per kind makes the largest batches
+    under load (measured in ``docs/benchmarks.md``).
 
-    A batch whose statement fails in PostgreSQL (rolled back as a whole) is
-    written again one write-back at a time, so that one bad member fails
-    alone; a member that only had to give way to another writer (deadlock,
-    lock timeout) is reported as not applied, and its caller reads again. When
-    the connection itself fails, nobody can tell whether the batch committed:
-    every member gets the storage failure.
+    A batch statement that PostgreSQL refuses is rolled back whole. When one
+    member's values can be the cause (a data exception, an integrity
+    violation) the members are written again one at a time, so that the bad
+    one fails alone; when they only had to give way (deadlock, lock timeout)
+    they are all "not applied" and read again. Anything else — a lost
+    connection (nobody can tell whether the batch committed), a statement
+    timeout, a server-side failure — answers every member with the storage
+    failure, and the connection is replaced.
     """
 
     def __init__(
@@ -279,6 +320,7 @@ class FastPath:
         self._failure_code = failure_code
         self._timeout = timeout
         self._written = 0
+        self._pruning: asyncio.Task[None] | None = None
         self._reads: Batcher[ReadKey, Read] = Batcher(
             self._read_batch, max_size=max_batch, max_in_flight=max_in_flight
         )
@@ -288,38 +330,59 @@ class FastPath:
 
     @classmethod
     def connect(cls, url: str, *, failure_code: str, timeout: float) -> FastPath:
-        """A fast path over its own two connections to ``url`` (see ``SESSION``)."""
+        """A fast path over its own three connections to ``url`` (see ``SESSION``)."""
         engine = create_engine(
             url,
-            pool_size=2,
+            pool_size=3,
             pool_timeout=timeout,
             server_settings=SESSION,
             pool_recycle=RECYCLE_S,
         )
+        event.listen(engine.sync_engine, "checkout", _drop_if_closed)
         return cls(engine, failure_code=failure_code, timeout=timeout)
 
     async def read(self, key: ReadKey) -> Read:
         return await self._reads.submit(key)
 
     async def write(self, write: Write) -> bool:
-        """True when applied; False when the record changed since it was read."""
+        """True when applied; False when the record changed (or was busy) since it was read."""
         return await self._writes.submit(write)
 
     async def close(self) -> None:
+        if self._pruning is not None:
+            await asyncio.gather(self._pruning, return_exceptions=True)
         await self._engine.dispose()
 
-    async def _read_batch(self, keys: list[ReadKey]) -> list[Read]:
+    async def _statement(self, run: Callable[[AsyncConnection], Awaitable[X]]) -> X:
+        """``run`` on a pooled connection, which is replaced when it broke or was slow."""
         async with reading(self._engine, failure_code=self._failure_code) as conn:
+            started = time.monotonic()
+            try:
+                return await run(conn)
+            except BaseException as exc:
+                if _connection_lost(exc) or getattr(exc, "sqlstate", None) == "57014":
+                    await conn.invalidate()
+                raise
+            finally:
+                if not conn.invalidated and time.monotonic() - started > SLOW_S:
+                    await conn.invalidate()  # its next statements are planned anew
+
+    async def _read_batch(self, keys: list[ReadKey]) -> list[Read]:
+        async def run(conn: AsyncConnection) -> list[Read]:
             return await read_many(conn, keys, timeout=self._timeout)
+
+        return await self._statement(run)
 
     async def _write_batch(self, writes: list[Write]) -> list[bool | Exception]:
         outcome = await self._write_once(writes)
         if not isinstance(outcome, asyncpg.PostgresError):
-            await self._count(writes)
+            self._count(writes)
             return list(outcome)
-        if len(writes) == 1:
-            return [self._refusal(outcome)]
-        return [await self._write_alone(write) for write in writes]
+        if outcome.sqlstate in _GIVE_WAY:
+            return [False] * len(writes)
+        if len(writes) > 1 and outcome.sqlstate[:2] in _MEMBER_CLASSES:
+            return [await self._write_alone(write) for write in writes]
+        return [self._refusal(outcome) for _ in writes]
 
     async def _write_alone(self, write: Write) -> bool | Exception:
         try:
@@ -327,31 +390,42 @@ class FastPath:
         except StorageError as exc:
             return exc
         if isinstance(outcome, asyncpg.PostgresError):
-            return self._refusal(outcome)
-        await self._count([write])
+            return False if outcome.sqlstate in _GIVE_WAY else self._refusal(outcome)
+        self._count([write])
         return outcome[0]
 
     async def _write_once(self, writes: list[Write]) -> list[bool] | asyncpg.PostgresError:
-        """The statement's answer, or the error PostgreSQL refused it with (nothing written)."""
-        async with reading(self._engine, failure_code=self._failure_code) as conn:
+        """The statement's answer, or the error PostgreSQL refused it with (nothing written).
+
+        A lost connection or a statement timeout raises instead (``StorageError``).
+        """
+
+        async def run(conn: AsyncConnection) -> list[bool] | asyncpg.PostgresError:
             try:
                 return await write_many(conn, writes, timeout=self._timeout)
-            except asyncpg.PostgresError as exc:  # the connection is still usable
+            except asyncpg.PostgresError as exc:
+                if _connection_lost(exc) or exc.sqlstate == "57014":
+                    raise
                 return exc
 
-    def _refusal(self, exc: asyncpg.PostgresError) -> bool | Exception:
-        if exc.sqlstate in _GIVE_WAY:
-            return False
+        return await self._statement(run)
+
+    def _refusal(self, exc: asyncpg.PostgresError) -> StorageError:
         log.error("write-back statement refused: %s (%s)", type(exc).__name__, exc.sqlstate)
         return StorageError("database operation failed", result_code=self._failure_code)
 
-    async def _count(self, writes: list[Write]) -> None:
-        """Delete expired nonces once per PRUNE_EVERY write-backs."""
+    def _count(self, writes: list[Write]) -> None:
+        """Start a clean-up of expired nonces once per PRUNE_EVERY write-backs."""
         before, self._written = self._written, self._written + len(writes)
         if before // PRUNE_EVERY == self._written // PRUNE_EVERY:
             return
-        try:  # the write-backs are committed: a failed clean-up must not fail them
+        if self._pruning is None or self._pruning.done():
+            self._pruning = asyncio.create_task(self._prune(min(w.now for w in writes)))
+
+    async def _prune(self, now: datetime) -> None:
+        """Delete up to PRUNE_CHUNK expired nonces; never holds up a write-back."""
+        try:
             async with transaction(self._engine, failure_code=self._failure_code) as conn:
-                await prune_expired(conn, min(w.now for w in writes))
+                await conn.execute(_PRUNE_SQL, {"now": now, "chunk": PRUNE_CHUNK})
         except StorageError:
             log.warning("expired nonces not pruned this time")
