@@ -134,3 +134,13 @@ def test_https_server_round_trip_with_both_profiles(tmp_path: Path) -> None:
         server.wait(timeout=10)
         log.close()
     assert sk not in (tmp_path / "server.log").read_text()
+
+
+def test_serve_refuses_several_workers_on_the_embedded_database(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["--data-dir", str(tmp_path), "serve", "--workers", "2"],
+        env={"OPENISALES_DATABASE_URL": "", "OPENISALES_MASTER_KEY": ""},
+    )
+    assert result.exit_code != 0
+    assert "one writer" in result.output and "PostgreSQL" in result.output

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openisales.errors import StorageError
@@ -14,6 +16,7 @@ from openisales.store import schema
 from openisales.store.engine import create_engine
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import reading, transaction
+from openisales.store.tables import auth_nonce
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
@@ -47,6 +50,25 @@ async def test_sql_replay_guard_is_shared_and_expires(engine: AsyncEngine) -> No
     assert not await two.first_use(1, "k", later, NOW)
     assert await two.first_use(2, "k", later, NOW)  # per VDN
     assert await one.first_use(1, "k", later + timedelta(minutes=20), later + timedelta(seconds=1))
+
+
+async def test_sql_replay_guard_prunes_expired_nonces_now_and_then(engine: AsyncEngine) -> None:
+    guard = SqlReplayGuard(engine, prune_every=3)
+    later = NOW + timedelta(minutes=15)
+    assert await guard.first_use(1, "old", NOW - timedelta(seconds=1), NOW - timedelta(minutes=15))
+    assert await guard.first_use(1, "a", later, NOW)
+    async with engine.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(auth_nonce)) == 2
+    assert await guard.first_use(1, "b", later, NOW)  # the third use prunes first
+    async with engine.connect() as conn:
+        left = set(await conn.scalars(sa.select(auth_nonce.c.digest)))
+    assert left == {"a", "b"}
+
+
+def test_the_embedded_database_has_one_connection(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", pool_size=20)
+    assert engine.pool.size() == 1  # type: ignore[attr-defined]
+    assert engine.pool._max_overflow == 0  # type: ignore[attr-defined]
 
 
 async def test_memory_replay_guard_matches_the_sql_one() -> None:
