@@ -35,22 +35,26 @@ class C2Auth(httpx.Auth):
         *,
         profile: signing.Profile = "hex",
         now: Callable[[], datetime] | None = None,
+        signed_headers: tuple[str, ...] = signing.DEFAULT_SIGNED_HEADERS,
     ) -> None:
+        """``signed_headers``: the headers to sign, of those a request carries (lower case)."""
         self._ak = ak
         self._sk = sk
         self._profile = profile
         self._now = now or (lambda: datetime.now(UTC))
+        self._signed_headers = signed_headers
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = self.authorization(request)
         yield request
 
     def authorization(self, request: httpx.Request) -> str:
+        headers = {k.lower(): v for k, v in request.headers.items()}
         wire = signing.Request(
             method=request.method,
             path=request.url.path,
             query=request.url.query.decode("ascii"),
-            headers={k.lower(): v for k, v in request.headers.items()},
+            headers=headers,
             body=request.content,
         )
         return signing.sign(
@@ -59,6 +63,7 @@ class C2Auth(httpx.Auth):
             sk=self._sk,
             timestamp=signing.format_timestamp(self._now()),
             profile=self._profile,
+            signed_headers=tuple(n for n in self._signed_headers if n in headers),
         )
 
 

@@ -25,6 +25,7 @@ import httpx
 from prometheus_client import Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from openisales import signing
 from openisales.client import JSON_TYPE, C2Auth
 from openisales.clock import Clock
 from openisales.config import Settings
@@ -124,7 +125,12 @@ class Pusher:
         # Per request, so a client shared with other code keeps its own auth;
         # the no-op ``httpx.Auth()`` also overrides a default auth set on it.
         self._auth: httpx.Auth = (
-            C2Auth(settings.push_ak, settings.push_sk, now=clock.now)
+            C2Auth(
+                settings.push_ak,
+                settings.push_sk,
+                now=clock.now,
+                signed_headers=(*signing.DEFAULT_SIGNED_HEADERS, PUSH_IDS_HEADER.lower()),
+            )
             if settings.push_ak
             else httpx.Auth()
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Iterable
@@ -299,6 +300,17 @@ async def test_signed_pushes_verify_and_carry_their_push_ids(rig: Rig) -> None:
             )
         body_ids = [item["pushId"] for item in json.loads(request.content)]
         assert request.headers[PUSH_IDS_HEADER].split(",") == body_ids == pids
+        # The ids header is signed too: a receiver can trust it before parsing the body.
+        assert "x-openisales-push-ids" in auth.signed_headers
+        forged = {**wire.headers, "x-openisales-push-ids": "1.1"}
+        with pytest.raises(signing.SignatureError):
+            signing.verify(
+                dataclasses.replace(wire, headers=forged),
+                auth,
+                sk=sk,
+                now=rig.clock.now(),
+                window=timedelta(minutes=15),
+            )
 
 
 async def test_two_pushers_never_send_a_row_twice_at_once(rig: Rig) -> None:
