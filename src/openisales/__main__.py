@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
@@ -153,19 +156,40 @@ def serve(
     configure(settings.log_level, settings.log_format)
     scheme = "https" if settings.tls else "http"
     click.echo(f"openisales listening on {scheme}://{settings.host}:{settings.port}", err=True)
-    uvicorn.run(
-        "openisales.api.asgi:create_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        ssl_certfile=cert if settings.tls else None,
-        ssl_keyfile=key if settings.tls else None,
-        log_level=settings.log_level,
-        access_log=False,
-        server_header=False,
-        log_config=None,
-    )
+    with _shared_metrics(settings.workers):
+        uvicorn.run(
+            "openisales.api.asgi:create_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            ssl_certfile=cert if settings.tls else None,
+            ssl_keyfile=key if settings.tls else None,
+            log_level=settings.log_level,
+            access_log=False,
+            server_header=False,
+            log_config=None,
+        )
+
+
+@contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers, a fresh directory their metrics are summed from (see metrics.py).
+
+    A ``PROMETHEUS_MULTIPROC_DIR`` already set is the operator's: used, not removed.
+    """
+    from openisales.metrics import MULTIPROC_ENV
+
+    if workers < 2 or os.environ.get(MULTIPROC_ENV):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="openisales-metrics-")
+    os.environ[MULTIPROC_ENV] = directory  # inherited by the workers uvicorn spawns
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROC_ENV]
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @cli.group()
@@ -309,12 +333,21 @@ def keys_master_key() -> None:
 
 
 @cli.command()
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Serve this worker's Prometheus metrics over HTTP on this port (0: don't).",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
 @click.pass_obj
-def worker(settings: Settings) -> None:
+def worker(settings: Settings, metrics_port: int, metrics_host: str) -> None:
     """Run the dispatcher (places calls) and the result pusher until SIGTERM."""
     import signal
 
     import httpx
+    from prometheus_client import start_http_server
 
     from openisales.bootstrap import build_dispatcher
     from openisales.logs import configure
@@ -334,6 +367,8 @@ def worker(settings: Settings) -> None:
             httpx.AsyncClient(timeout=settings.push_timeout_s) as push_http,
         ):
             metrics = Metrics()
+            if metrics_port:
+                start_http_server(metrics_port, metrics_host, registry=metrics.registry)
             dispatcher = build_dispatcher(
                 settings,
                 engine,

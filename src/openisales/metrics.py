@@ -1,8 +1,18 @@
-"""Prometheus metrics (one registry per process, served at ``/metrics``)."""
+"""Prometheus metrics, served at ``/metrics``.
+
+One registry per process. ``serve --workers N`` (N > 1) points
+``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory before its workers start:
+each worker then keeps its values in files there, and ``/metrics``, whichever
+worker answers it, adds up all of them (prometheus_client's multiprocess mode).
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class Metrics:
@@ -42,4 +52,8 @@ class Metrics:
         )
 
     def render(self) -> bytes:
+        if os.environ.get(MULTIPROC_ENV):
+            every_process = CollectorRegistry()
+            multiprocess.MultiProcessCollector(every_process)  # type: ignore[no-untyped-call]
+            return generate_latest(every_process)
         return generate_latest(self.registry)

@@ -92,6 +92,7 @@ class PushMetrics:
             "openisales_pushes_pending",
             "Outbox rows still to be delivered (as of the last count)",
             registry=registry,
+            multiprocess_mode="mostrecent",  # a count of one table, whoever made it
         )
 
     @classmethod
