@@ -51,6 +51,20 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.writeback_batch = Histogram(
+            "openisales_writeback_batch_size",
+            "Write-backs per batched statement on PostgreSQL (read, write)",
+            ["statement"],
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+            registry=self.registry,
+        )
+        self.writeback_locking = Counter(
+            "openisales_writeback_locking_path",
+            "Write-backs that took the locking path instead of the batched one, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         if os.environ.get(MULTIPROC_ENV):
             every_process = CollectorRegistry()

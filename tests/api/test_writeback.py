@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -335,3 +336,24 @@ async def test_one_signature_sent_several_times_at_once_is_written_once(api: Api
     codes = sorted(r.json()["resultCode"] if r.status_code == 200 else "401" for r in replies)
     assert codes == ["0200000", "401", "401", "401", "401", "401"]
     assert len(await _history(api, data_id)) == 1
+
+
+async def test_the_batched_path_reports_its_batches_and_when_it_was_left(api: Api) -> None:
+    if api.ctx.writeback_fast is None:
+        pytest.skip("the batched write-back runs on PostgreSQL")
+    _, data_id = await _setup(api, busi("X", 2))
+    async with api.client() as client:
+        await define(client, "DONE")
+        pushing = await make_campaign(
+            client, "With push", callBackUrl="https://crm.example/results"
+        )
+        (pushed,) = await add_numbers(client, pushing, "555")
+        replies = await asyncio.gather(
+            *[client.write_back(data_id, {"busiResult": "X", "workNo": str(n)}) for n in range(3)],
+            client.write_back(pushed, {"busiResult": "DONE"}),  # completes: a push to queue
+        )
+    assert [r["resultCode"] for r in replies] == ["0200000"] * 4
+    metrics = api.ctx.metrics.render().decode()
+    reads = re.search(r'writeback_batch_size_sum\{statement="read"\} (\S+)', metrics)
+    assert reads is not None and float(reads.group(1)) >= 4  # every write-back read once
+    assert 'openisales_writeback_locking_path_total{reason="push"} 1.0' in metrics

@@ -103,6 +103,7 @@ def build_context(
                 ),
                 owned=True,
             )
+    metrics = Metrics()
     return AppContext(
         settings=settings,
         engine=engine,
@@ -111,12 +112,14 @@ def build_context(
         replay=replay,
         clock=clock or SystemClock(),
         definitions=Definitions(),
-        metrics=Metrics(),
+        metrics=metrics,
         writeback_fast=(
             FastPath.connect(
                 settings.effective_database_url,
                 failure_code=WRITE_FAILED,
                 timeout=settings.db_pool_timeout_s,
+                batch_sizes=metrics.writeback_batch,
+                left=metrics.writeback_locking,
             )
             if engine.dialect.name == "postgresql"
             else None

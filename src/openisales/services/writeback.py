@@ -209,7 +209,9 @@ async def _optimistic(
         _check_definition(children, vdn_id, inputs["busi_result"], inputs["sub_status"])
         outcome, written = _decide(seen.row, result_id=result_id, **inputs)
         if outcome.completed and seen.row.call_back_url:
-            return None  # the result push must be queued in the same transaction
+            fast.leave("push")  # the result push must be queued in the same transaction
+            return None
         if await fast.write(fast_path.Write(written, outcome, seen.row.version, nonce, now)):
             return outcome
-    return None  # the record kept changing: take the lock
+    fast.leave("contention")  # the record kept changing (or stayed busy): take the lock
+    return None

@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
 import sqlalchemy as sa
+from prometheus_client import Counter, Histogram
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -315,8 +316,12 @@ class FastPath:
         max_batch: int = 64,
         max_in_flight: int = 1,
         timeout: float | None = None,
+        batch_sizes: Histogram | None = None,
+        left: Counter | None = None,
     ) -> None:
         self._engine = engine
+        self._batch_sizes = batch_sizes
+        self._left = left
         self._failure_code = failure_code
         self._timeout = timeout
         self._written = 0
@@ -329,8 +334,21 @@ class FastPath:
         )
 
     @classmethod
-    def connect(cls, url: str, *, failure_code: str, timeout: float) -> FastPath:
-        """A fast path over its own three connections to ``url`` (see ``SESSION``)."""
+    def connect(
+        cls,
+        url: str,
+        *,
+        failure_code: str,
+        timeout: float,
+        batch_sizes: Histogram | None = None,
+        left: Counter | None = None,
+    ) -> FastPath:
+        """A fast path over its own three connections to ``url`` (see ``SESSION``).
+
+        ``batch_sizes``, labelled by statement (``read``, ``write``), observes
+        every batch's size; ``left``, labelled by reason, counts the
+        write-backs that took the locking path instead (:meth:`leave`).
+        """
         engine = create_engine(
             url,
             pool_size=3,
@@ -339,7 +357,13 @@ class FastPath:
             pool_recycle=RECYCLE_S,
         )
         event.listen(engine.sync_engine, "checkout", _drop_if_closed)
-        return cls(engine, failure_code=failure_code, timeout=timeout)
+        return cls(
+            engine,
+            failure_code=failure_code,
+            timeout=timeout,
+            batch_sizes=batch_sizes,
+            left=left,
+        )
 
     async def read(self, key: ReadKey) -> Read:
         return await self._reads.submit(key)
@@ -347,6 +371,11 @@ class FastPath:
     async def write(self, write: Write) -> bool:
         """True when applied; False when the record changed (or was busy) since it was read."""
         return await self._writes.submit(write)
+
+    def leave(self, reason: str) -> None:
+        """Count a write-back that takes the locking path (``push``, ``contention``)."""
+        if self._left is not None:
+            self._left.labels(reason).inc()
 
     async def close(self) -> None:
         if self._pruning is not None:
@@ -367,13 +396,20 @@ class FastPath:
                 if not conn.invalidated and time.monotonic() - started > SLOW_S:
                     await conn.invalidate()  # its next statements are planned anew
 
+    def _observe(self, statement: str, size: int) -> None:
+        if self._batch_sizes is not None:
+            self._batch_sizes.labels(statement).observe(size)
+
     async def _read_batch(self, keys: list[ReadKey]) -> list[Read]:
+        self._observe("read", len(keys))
+
         async def run(conn: AsyncConnection) -> list[Read]:
             return await read_many(conn, keys, timeout=self._timeout)
 
         return await self._statement(run)
 
     async def _write_batch(self, writes: list[Write]) -> list[bool | Exception]:
+        self._observe("write", len(writes))
         outcome = await self._write_once(writes)
         if not isinstance(outcome, asyncpg.PostgresError):
             self._count(writes)
