@@ -297,3 +297,42 @@ async def test_expired_nonces_are_pruned_as_write_backs_go_by(
         await path.close()  # waits for the clean-up it started in the background
     left = set(await nonces(api))
     assert {"k0", "k1"} <= left and len(left - {"k0", "k1"}) == 1  # one chunk of two went
+
+
+async def test_the_generic_plans_find_records_by_primary_key(api: Api, records: list[int]) -> None:
+    """With statistics, both statements find records and nonces by primary key, nothing wider."""
+    async with api.ctx.engine.begin() as conn:
+        campaign_id = await conn.scalar(sa.select(data.c.campaign_id).limit(1))
+        await conn.execute(
+            sa.text(
+                "INSERT INTO t_isl_data (vdn_id, data_id, campaign_id, called_nos, next_index, "
+                "attempt_index, status, attempt_no, created_at, updated_at) "
+                "SELECT 1, (1::bigint << 48) + 1000 + n, :campaign, '[]', 0, 0, 0, 0, now(), now() "
+                "FROM generate_series(1, 20000) AS n"
+            ),
+            {"campaign": campaign_id},
+        )
+    path = fast.FastPath.connect(
+        api.ctx.settings.effective_database_url, failure_code="0200999", timeout=10
+    )
+    try:
+        async with path._engine.connect() as conn:  # the fast path's session settings
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            # Statistics for the records, none for the nonces: a fresh deployment's first plan.
+            await driver.execute("ANALYZE t_isl_data, t_isl_campaign")
+            plans = []
+            for name, sql, params in (
+                ("r", fast._READ_SQL, 4),
+                ("w", fast._WRITE_SQL, len(fast._COLUMNS)),
+            ):
+                await driver.execute(f"PREPARE {name} AS {sql}")
+                nulls = ", ".join(["NULL"] * params)
+                rows = await driver.fetch(f"EXPLAIN EXECUTE {name}({nulls})")
+                plans.append("\n".join(r[0] for r in rows))
+    finally:
+        await path.close()
+    for plan in plans:
+        assert "using pk_t_isl_data on" in plan and "using pk_t_isl_auth_nonce on" in plan, plan
+        assert "ix_t_isl_data_claim" not in plan and "Seq Scan on t_isl_data" not in plan, plan
+        assert "ix_t_isl_auth_nonce_expires_at" not in plan, plan
