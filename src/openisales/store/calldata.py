@@ -127,6 +127,8 @@ async def lock_for_writeback(
 
 @dataclass(frozen=True)
 class WriteBack:
+    """A write-back's ``t_isl_data_result`` row; its field names are the column names."""
+
     result_id: int
     vdn_id: int
     data_id: int
@@ -210,17 +212,8 @@ async def record_writeback(
 ) -> None:
     """History row plus the record's new state, in the caller's transaction."""
     params: dict[str, Any] = {
-        "vdn_id": wb.vdn_id,
-        "result_id": wb.result_id,
-        "data_id": wb.data_id,
-        "campaign_id": wb.campaign_id,
+        **vars(wb),
         "kind": "busi",
-        "attempt_no": wb.attempt_no,
-        "called": wb.called,
-        "busi_result": wb.busi_result,
-        "sub_status": wb.sub_status,
-        "busi_result_desc": wb.busi_result_desc,
-        "work_no": wb.work_no,
         "created_at": now,
         "k_vdn": wb.vdn_id,
         "k_data": wb.data_id,

@@ -80,8 +80,8 @@ _READ_SQL = """
 # One row per write-back; the order of these columns is the order of the
 # statement's array parameters ($1 … $21).
 _COLUMNS = (
-    ("vdn", "integer"),
-    ("data", "bigint"),
+    ("vdn_id", "integer"),
+    ("data_id", "bigint"),
     ("version", "text"),
     ("result_id", "bigint"),
     ("campaign_id", "bigint"),
@@ -115,7 +115,7 @@ _WRITE_SQL = f"""
         -- locking path, while the rest of the batch goes on. Key order keeps
         -- the locks this statement does take in the dispatcher's order.
         SELECT t.vdn_id, t.data_id FROM t_isl_data t
-        WHERE (t.vdn_id, t.data_id) IN (SELECT v.vdn, v.data FROM v)
+        WHERE (t.vdn_id, t.data_id) IN (SELECT v.vdn_id, v.data_id FROM v)
         ORDER BY t.vdn_id, t.data_id
         FOR UPDATE OF t SKIP LOCKED
     ),
@@ -134,23 +134,23 @@ _WRITE_SQL = f"""
             completed_at = CASE WHEN v.resched THEN v.completed_at ELSE t.completed_at END,
             complete_reason = CASE WHEN v.resched THEN v.complete_reason
                                    ELSE t.complete_reason END
-        FROM v JOIN locked l ON l.vdn_id = v.vdn AND l.data_id = v.data
+        FROM v JOIN locked l ON l.vdn_id = v.vdn_id AND l.data_id = v.data_id
         WHERE t.vdn_id = l.vdn_id AND t.data_id = l.data_id AND CAST(t.xmin AS text) = v.version
           AND (v.digest IS NULL OR NOT COALESCE((
                 SELECT n.expires_at FROM t_isl_auth_nonce n
-                WHERE n.vdn_id = v.vdn AND n.digest = v.digest) >= v.now, false))
+                WHERE n.vdn_id = v.vdn_id AND n.digest = v.digest) >= v.now, false))
         RETURNING v.i
     ),
     ins AS (
         INSERT INTO t_isl_data_result (vdn_id, result_id, data_id, campaign_id, kind,
             attempt_no, called, busi_result, sub_status, busi_result_desc, work_no, created_at)
-        SELECT v.vdn, v.result_id, v.data, v.campaign_id, 'busi', v.attempt_no, v.called,
+        SELECT v.vdn_id, v.result_id, v.data_id, v.campaign_id, 'busi', v.attempt_no, v.called,
                v.busi_result, v.sub_status, v.busi_result_desc, v.work_no, v.now
         FROM v JOIN upd ON upd.i = v.i
     ),
     nonce AS (
         INSERT INTO t_isl_auth_nonce (vdn_id, digest, expires_at)
-        SELECT v.vdn, v.digest, v.expires
+        SELECT v.vdn_id, v.digest, v.expires
         FROM v JOIN upd ON upd.i = v.i
         WHERE v.digest IS NOT NULL
         -- The update above found no live nonce for the row: an existing one has
@@ -184,24 +184,15 @@ class Write:
     now: datetime
 
     def values(self) -> dict[str, Any]:
-        wb, nonce = self.wb, self.nonce
+        """The write's row of the statement's arrays, by ``_COLUMNS`` name."""
         return {
-            "vdn": wb.vdn_id,
-            "data": wb.data_id,
+            **vars(self.wb),
             "version": self.version,
-            "result_id": wb.result_id,
-            "campaign_id": wb.campaign_id,
-            "attempt_no": wb.attempt_no,
-            "called": wb.called,
-            "busi_result": wb.busi_result,
-            "sub_status": wb.sub_status,
-            "busi_result_desc": wb.busi_result_desc,
-            "work_no": wb.work_no,
             "now": self.now,
             "resched": self.outcome.reschedule,
             **schedule_values(self.outcome, self.now),
-            "digest": nonce.key if nonce else None,
-            "expires": nonce.expires_at if nonce else None,
+            "digest": self.nonce.key if self.nonce else None,
+            "expires": self.nonce.expires_at if self.nonce else None,
         }
 
 
@@ -411,24 +402,31 @@ class FastPath:
     async def _write_batch(self, writes: list[Write]) -> list[bool | Exception]:
         self._observe("write", len(writes))
         outcome = await self._write_once(writes)
-        if not isinstance(outcome, asyncpg.PostgresError):
-            self._count(writes)
-            return list(outcome)
-        if outcome.sqlstate in _GIVE_WAY:
-            return [False] * len(writes)
-        if len(writes) > 1 and outcome.sqlstate[:2] in _MEMBER_CLASSES:
+        if (
+            isinstance(outcome, asyncpg.PostgresError)
+            and len(writes) > 1
+            and outcome.sqlstate[:2] in _MEMBER_CLASSES
+        ):
             return [await self._write_alone(write) for write in writes]
-        return [self._refusal(outcome) for _ in writes]
+        return self._answers(writes, outcome)
 
     async def _write_alone(self, write: Write) -> bool | Exception:
         try:
             outcome = await self._write_once([write])
         except StorageError as exc:
             return exc
-        if isinstance(outcome, asyncpg.PostgresError):
-            return False if outcome.sqlstate in _GIVE_WAY else self._refusal(outcome)
-        self._count([write])
-        return outcome[0]
+        return self._answers([write], outcome)[0]
+
+    def _answers(
+        self, writes: list[Write], outcome: list[bool] | asyncpg.PostgresError
+    ) -> list[bool | Exception]:
+        """Each write's answer: applied or not, or the statement's refusal."""
+        if not isinstance(outcome, asyncpg.PostgresError):
+            self._count(writes)
+            return list(outcome)
+        if outcome.sqlstate in _GIVE_WAY:
+            return [False] * len(writes)
+        return [self._refusal(outcome)] * len(writes)
 
     async def _write_once(self, writes: list[Write]) -> list[bool] | asyncpg.PostgresError:
         """The statement's answer, or the error PostgreSQL refused it with (nothing written).
