@@ -6,9 +6,12 @@ import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
+from openisales.client import AsyncClient, C2Auth
+from openisales.replay import SqlReplayGuard
 from openisales.store.tables import data, data_result
 from tests.conftest import Api
 from tests.helpers import add_numbers, campaign_body, define, make_campaign
@@ -272,40 +275,32 @@ async def test_write_back_for_a_campaign_without_retry_policy(api: Api) -> None:
     assert (await _record(api, data_id)).status == 3
 
 
+def _signed_copies(
+    api: Api, client: AsyncClient, path: str, body: bytes, n: int
+) -> list[httpx.Request]:
+    """``n`` identical requests under one C2 signature: every one after the first a replay."""
+    tenant = api.tenants[1]
+    headers = {"Content-Type": "application/json; charset=UTF-8"}
+    first = client.http.build_request("POST", path, content=body, headers=headers)
+    first.headers["Authorization"] = C2Auth(tenant.ak, tenant.sk).authorization(first)
+    return [first] + [
+        client.http.build_request("POST", path, content=body, headers=dict(first.headers))
+        for _ in range(n - 1)
+    ]
+
+
 async def test_with_the_shared_replay_guard_a_replayed_write_back_is_refused_atomically(
     api: Api,
 ) -> None:
-    from openisales.client import C2Auth
-    from openisales.replay import SqlReplayGuard
-
     api.ctx.replay = SqlReplayGuard(api.ctx.engine)
     _, data_id = await _setup(api, busi("X", 2))
     path = f"/rest/isales/v1/openapi/campaigns/1/callBusiResult/{data_id}"
-    tenant = api.tenants[1]
     async with api.client() as client:
-        first = client.http.build_request(
-            "POST",
-            path,
-            content=b'{"busiResult": "X"}',
-            headers={"Content-Type": "application/json; charset=UTF-8"},
-        )
-        first.headers["Authorization"] = C2Auth(tenant.ak, tenant.sk).authorization(first)
-        again = client.http.build_request(
-            "POST", path, content=first.content, headers=dict(first.headers)
-        )
+        first, again = _signed_copies(api, client, path, b'{"busiResult": "X"}', 2)
         assert (await client.http.send(first, auth=None)).json()["resultCode"] == "0200000"
         replayed = await client.http.send(again, auth=None)
         # a request refused for a business reason does not use up its signature
-        bad = client.http.build_request(
-            "POST",
-            path,
-            content=b'{"busiResult": "NOPE"}',
-            headers={"Content-Type": "application/json; charset=UTF-8"},
-        )
-        bad.headers["Authorization"] = C2Auth(tenant.ak, tenant.sk).authorization(bad)
-        bad_again = client.http.build_request(
-            "POST", path, content=bad.content, headers=dict(bad.headers)
-        )
+        bad, bad_again = _signed_copies(api, client, path, b'{"busiResult": "NOPE"}', 2)
         assert (await client.http.send(bad, auth=None)).json()["resultCode"] == "0200001"
         assert (await client.http.send(bad_again, auth=None)).json()["resultCode"] == "0200001"
     assert replayed.status_code == 401 and "replayed" in replayed.json()["resultDesc"]
@@ -313,25 +308,11 @@ async def test_with_the_shared_replay_guard_a_replayed_write_back_is_refused_ato
 
 
 async def test_one_signature_sent_several_times_at_once_is_written_once(api: Api) -> None:
-    from openisales.client import C2Auth
-    from openisales.replay import SqlReplayGuard
-
     api.ctx.replay = SqlReplayGuard(api.ctx.engine)
     _, data_id = await _setup(api, busi("X", 2))
     path = f"/rest/isales/v1/openapi/campaigns/1/callBusiResult/{data_id}"
-    tenant = api.tenants[1]
     async with api.client() as client:
-        signed = client.http.build_request(
-            "POST",
-            path,
-            content=b'{"busiResult": "X", "workNo": "7"}',
-            headers={"Content-Type": "application/json; charset=UTF-8"},
-        )
-        signed.headers["Authorization"] = C2Auth(tenant.ak, tenant.sk).authorization(signed)
-        copies = [
-            client.http.build_request("POST", path, content=signed.content, headers=signed.headers)
-            for _ in range(6)
-        ]
+        copies = _signed_copies(api, client, path, b'{"busiResult": "X", "workNo": "7"}', 6)
         replies = await asyncio.gather(*(client.http.send(c, auth=None) for c in copies))
     codes = sorted(r.json()["resultCode"] if r.status_code == 200 else "401" for r in replies)
     assert codes == ["0200000", "401", "401", "401", "401", "401"]
