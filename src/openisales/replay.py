@@ -81,12 +81,8 @@ class MemoryReplayGuard:
         self._seen.clear()
 
 
+# Nonces that expired can no longer refuse anything.
 _PRUNE = sa.delete(auth_nonce).where(auth_nonce.c.expires_at < sa.bindparam("now"))
-
-
-async def prune_expired(conn: AsyncConnection, now: datetime) -> None:
-    """Delete the nonces that expired before ``now`` (they can no longer refuse anything)."""
-    await conn.execute(_PRUNE, {"now": now})
 
 
 class SqlReplayGuard:
@@ -147,7 +143,7 @@ class SqlReplayGuard:
     async def _maybe_prune(self, conn: AsyncConnection, now: datetime) -> None:
         self._calls += 1
         if self._calls % self._prune_every == 0:
-            await prune_expired(conn, now)
+            await conn.execute(_PRUNE, {"now": now})
 
     async def close(self) -> None:
         if self._owned:
