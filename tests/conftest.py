@@ -18,12 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openisales.api.app import build_context, create_app
 from openisales.api.context import AppContext
+from openisales.auth.vault import Vault, new_master_key
 from openisales.client import AsyncClient
 from openisales.config import Settings
 from openisales.services import admin
 from openisales.store import schema
 from openisales.store.engine import create_engine
-from openisales.vault import Vault, new_master_key
 
 hsettings.register_profile(
     "ci", derandomize=True, max_examples=200, suppress_health_check=[HealthCheck.too_slow]

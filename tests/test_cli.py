@@ -13,7 +13,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from openisales.__main__ import cli
+from openisales.cli import cli
 from openisales.client import Client
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from openisales.__main__ import cli
+from openisales.cli import cli
 
 ENV = {"OPENISALES_DATABASE_URL": "", "OPENISALES_MASTER_KEY": ""}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
-from openisales.__main__ import cli
+from openisales.cli import cli
 from openisales.store.engine import create_engine
 from openisales.store.outbox import DELIVERED, FAILED, PENDING
 from openisales.store.tables import push_outbox

@@ -16,11 +16,11 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
-from openisales import importer
-from openisales.__main__ import cli
+from openisales import importing as importer
+from openisales.cli import cli
 from openisales.clock import SystemClock
 from openisales.errors import StorageError
-from openisales.importer import ImportRequest, Quiet
+from openisales.importing import ImportRequest, Quiet
 from openisales.store.engine import create_engine
 from openisales.store.ids import IdAllocator
 from openisales.store.tables import campaign, data

@@ -13,7 +13,7 @@ from pathlib import Path
 from dataset import AK, BUSI_CODE, SK, VDN_ID, WORK_NO, data_id
 
 from common.machine import run_measured
-from openisales import signing
+from openisales.auth import signing
 from openisales.client import JSON_TYPE, AsyncClient
 
 LUA = Path(__file__).with_name("writeback.lua")

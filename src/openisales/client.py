@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from openisales import signing
+from openisales.auth import signing
 
 JSON_TYPE = "application/json; charset=UTF-8"
 R = TypeVar("R")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from openisales.signing import PROFILES, Profile
+from openisales.auth.signing import PROFILES, Profile
 
 PREFIX = "OPENISALES_"
 _PLACEHOLDERS = {"", "changeme", "change-me", "secret", "master-key", "xxx"}

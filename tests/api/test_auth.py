@@ -165,7 +165,7 @@ async def test_oversized_body_is_refused_before_auth(api: Api) -> None:
 
 
 async def test_key_for_two_vdns_acts_for_both(api: Api) -> None:
-    from openisales.vault import Vault
+    from openisales.auth.vault import Vault
     from tests.conftest import MASTER_KEY
 
     ak, sk = await admin.create_key(

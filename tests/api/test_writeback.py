@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from openisales.client import AsyncClient, C2Auth
-from openisales.replay import SqlReplayGuard
+from openisales.store.nonces import SqlReplayGuard
 from openisales.store.tables import data, data_result
 from tests.conftest import Api
 from tests.helpers import add_numbers, campaign_body, define, make_campaign

@@ -10,11 +10,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from openisales.auth.replay import MemoryReplayGuard
 from openisales.errors import StorageError
-from openisales.replay import MemoryReplayGuard, SqlReplayGuard
 from openisales.store import schema
 from openisales.store.engine import create_engine
 from openisales.store.ids import IdAllocator, compose
+from openisales.store.nonces import SqlReplayGuard
 from openisales.store.sql import reading, transaction
 from openisales.store.tables import auth_nonce
 

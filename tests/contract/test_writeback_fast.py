@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from openisales.auth.replay import Nonce
 from openisales.domain.calldata import DataStatus
 from openisales.domain.writeback import Outcome
 from openisales.errors import StorageError
-from openisales.replay import Nonce
 from openisales.store import writeback_fast as fast
 from openisales.store.calldata import WriteBack
 from openisales.store.engine import create_engine

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 
 from openisales.client import AsyncClient, C2Auth
 from openisales.clock import FixedClock
-from openisales.dispatcher import Dispatcher, DispatcherSettings
-from openisales.gateways.recording import Recording
-from openisales.gateways.simulator import Simulator
+from openisales.dialing.dispatcher import Dispatcher, DispatcherSettings
+from openisales.dialing.gateways.recording import Recording
+from openisales.dialing.gateways.simulator import Simulator
 from openisales.services import dialing
 from openisales.store.tables import data
 from tests.conftest import Api

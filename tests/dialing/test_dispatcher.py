@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from openisales.dispatcher import Dispatcher, DispatcherSettings
+from openisales.dialing.dispatcher import Dispatcher, DispatcherSettings
 from openisales.services.dialing import AttemptReport
 from openisales.store.tables import campaign, data_result
 from tests.conftest import ENGINES

@@ -15,10 +15,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from openisales import pusher as pusher_module, signing
+from openisales.auth import signing
 from openisales.clock import FixedClock
+from openisales.dialing.pusher import PUSH_IDS_HEADER, Pusher, PushSettings
 from openisales.metrics import Metrics
-from openisales.pusher import PUSH_IDS_HEADER, Pusher, PushSettings
+from openisales.services import pushes as pushes_service
 from openisales.store import pushes
 from openisales.store.outbox import DELIVERED, FAILED, PENDING
 from openisales.store.tables import push_outbox
@@ -185,23 +186,23 @@ async def test_after_max_pushes_it_is_listed_as_failed_and_resend_delivers_it(ri
     receiver = Receiver(rig.clock, [{"retCode": "9", "retMsg": "no such task"}] * 2)
     p = make_pusher(rig, receiver, max_pushes=2)
     assert await drain(p) == 4  # both records, twice (max 2)
-    failed = await pusher_module.list_pushes(engine, status="failed")
+    failed = await pushes_service.list_pushes(engine, status="failed")
     assert [f.push_id for f in failed] == [other, pid]  # newest first
     assert {(f.attempts, f.last_error, f.status_name) for f in failed} == {
         (2, "retCode '9': no such task", "failed")
     }
-    assert await pusher_module.list_pushes(engine, status="pending") == []
-    assert await pusher_module.list_pushes(engine, status="failed", vdn_id=2) == []
+    assert await pushes_service.list_pushes(engine, status="pending") == []
+    assert await pushes_service.list_pushes(engine, status="failed", vdn_id=2) == []
 
-    assert await pusher_module.resend(engine, now=rig.clock.now(), push_id=pid) == 1
-    (again,) = await pusher_module.list_pushes(engine, status="pending")
+    assert await pushes_service.resend(engine, now=rig.clock.now(), push_id=pid) == 1
+    (again,) = await pushes_service.list_pushes(engine, status="pending")
     assert (again.push_id, again.attempts, again.last_error) == (pid, 0, None)
     assert await drain(p) == 1
     assert receiver.acknowledged == [pid]  # the same pushId as before
-    assert await pusher_module.resend(engine, now=rig.clock.now(), push_id="999.1") == 0
+    assert await pushes_service.resend(engine, now=rig.clock.now(), push_id="999.1") == 0
 
-    assert await pusher_module.resend(engine, now=rig.clock.now(), vdn_id=2) == 0
-    assert await pusher_module.resend(engine, now=rig.clock.now()) == 1  # every failed one
+    assert await pushes_service.resend(engine, now=rig.clock.now(), vdn_id=2) == 0
+    assert await pushes_service.resend(engine, now=rig.clock.now()) == 1  # every failed one
     assert await drain(p) == 1
     assert receiver.acknowledged == [pid, other]
     assert {r.status for r in (await outbox(engine)).values()} == {DELIVERED}

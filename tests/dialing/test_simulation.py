@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openisales import simulation
+from openisales.cli import simulation
 from openisales.config import Settings
 
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import httpx
 
-from openisales import signing
+from openisales.auth import signing
 from openisales.client import C2Auth
-from openisales.dispatcher import Dispatcher, DispatcherSettings
-from openisales.gateways.webhook import Webhook
+from openisales.dialing.dispatcher import Dispatcher, DispatcherSettings
+from openisales.dialing.gateways.webhook import Webhook
 from openisales.services import dialing
 from tests.dialing.conftest import Rig
 from tests.helpers import add_numbers, campaign_body, define

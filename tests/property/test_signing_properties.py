@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 from hypothesis import assume, given, strategies as st
 
-from openisales import signing
+from openisales.auth import signing
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 TS = signing.format_timestamp(NOW)

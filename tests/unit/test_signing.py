@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from openisales import signing
+from openisales.auth import signing
 
 VECTORS = json.loads((Path(__file__).parent.parent / "vectors" / "c2.json").read_text())
 WINDOW = timedelta(minutes=15)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
-import httpx
 import sqlalchemy as sa
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
@@ -35,18 +33,17 @@ from openisales.api.routes import (
     statistics,
     writeback,
 )
-from openisales.bootstrap import build_dispatcher
+from openisales.auth.replay import MemoryReplayGuard, ReplayGuard
+from openisales.auth.vault import Vault, master_key
 from openisales.clock import Clock, SystemClock
 from openisales.config import Settings
 from openisales.metrics import Metrics
-from openisales.pusher import build_pusher
-from openisales.replay import MemoryReplayGuard, ReplayGuard, SqlReplayGuard
 from openisales.services.writeback import WRITE_FAILED, Definitions
 from openisales.store.credentials import CredentialCache
 from openisales.store.engine import create_engine, pooled_engine
 from openisales.store.ids import IdAllocator
+from openisales.store.nonces import SqlReplayGuard
 from openisales.store.writeback_fast import FastPath
-from openisales.vault import Vault, master_key
 
 _DOCS_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>openisales API</title>
@@ -56,6 +53,11 @@ _DOCS_HTML = """<!doctype html>
 <script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
 </body></html>"""
 
+
+# Work that runs beside the API for as long as it serves (the dialing
+# engine's dispatcher and pusher, wired by ``openisales.dialing.wiring``): it
+# receives the application's context and leaves when the context manager exits.
+Background = Callable[[AppContext], AbstractAsyncContextManager[None]]
 
 # The shared replay guard's own connections: one short statement per request
 # (the write-back records its nonce in its own statement instead).
@@ -140,8 +142,13 @@ def create_app(
     *,
     context: AppContext | None = None,
     clock: Clock | None = None,
+    background: Background | None = None,
 ) -> Starlette:
-    """The ASGI application. Nothing connects until the lifespan starts."""
+    """The ASGI application. Nothing connects until the lifespan starts.
+
+    ``context`` replaces the one the lifespan would build (and is not closed
+    by it); ``background`` runs beside the API while it serves.
+    """
     operations = all_operations()
     document = build(operations)
 
@@ -186,31 +193,13 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ctx = context or build_context(settings, clock=clock)
         app.state.ctx = ctx
-        stop = asyncio.Event()
-        workers: list[asyncio.Task[None]] = []
-        webhook_http = httpx.AsyncClient(timeout=10)
-        push_http = httpx.AsyncClient(timeout=settings.push_timeout_s)
-        if context is None and settings.run_worker:
-            dispatcher = build_dispatcher(
-                settings,
-                ctx.engine,
-                ctx.ids,
-                ctx.clock,
-                metrics=ctx.metrics,
-                webhook_http=webhook_http,
-            )
-            pusher = build_pusher(settings, ctx.engine, ctx.clock, ctx.metrics, push_http)
-            workers += [
-                asyncio.create_task(dispatcher.run(stop)),
-                asyncio.create_task(pusher.run(stop)),
-            ]
         try:
-            yield
+            if background is None:
+                yield
+            else:
+                async with background(ctx):
+                    yield
         finally:
-            stop.set()
-            await asyncio.gather(*workers)
-            await push_http.aclose()
-            await webhook_http.aclose()
             if context is None:
                 await ctx.close()
 

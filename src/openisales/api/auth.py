@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from starlette.requests import Request
 
-from openisales import signing
 from openisales.api.context import AppContext
+from openisales.auth import signing
+from openisales.auth.replay import REPLAYED, Nonce, replay_key
 from openisales.errors import AuthError, ParamError
-from openisales.replay import REPLAYED, Nonce, replay_key
 from openisales.validation import BAD_VALUE, WRONG_TYPE
 
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from openisales.auth.replay import ReplayGuard
 from openisales.clock import Clock
 from openisales.config import Settings
 from openisales.metrics import Metrics
-from openisales.replay import ReplayGuard
 from openisales.services.writeback import Definitions
 from openisales.store.credentials import CredentialCache
 from openisales.store.ids import IdAllocator

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from openisales.api import envelope
 from openisales.api.auth import authenticate
 from openisales.api.context import AppContext
+from openisales.auth.replay import Nonce
 from openisales.errors import (
     SUCCESS,
     OpenISalesError,
@@ -27,7 +28,6 @@ from openisales.errors import (
     RequestTooLarge,
     StorageError,
 )
-from openisales.replay import Nonce
 from openisales.validation import CONVERSION, WRONG_TYPE, Obj, Spec, query_params
 
 log = logging.getLogger("openisales.api")

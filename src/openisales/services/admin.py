@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from openisales.auth.vault import Vault
 from openisales.store import credentials as store
 from openisales.store.credentials import KeyInfo, Vdn
 from openisales.store.sql import DuplicateError, reading, transaction
-from openisales.vault import Vault
 
 _AK_RE = re.compile(r"^[A-Za-z0-9_.-]{4,64}$")
 

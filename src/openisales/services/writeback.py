@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from openisales.auth.replay import REPLAYED, Nonce, ReplayGuard
 from openisales.domain.attempt import CalledNumber, next_in_rotation, rotation
 from openisales.domain.business_result import sub_status_belongs
 from openisales.domain.calldata import DataStatus
 from openisales.domain.retry_policy import BusiRule, rules_from_json
 from openisales.domain.writeback import Outcome, RecordState, decide
 from openisales.errors import AuthError, Conflict, NotFound
-from openisales.replay import REPLAYED, Nonce, ReplayGuard
 from openisales.store import busi_results, calldata as store, writeback_fast as fast_path
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import reading, transaction

@@ -9,8 +9,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from openisales.auth.vault import Vault
 from openisales.store.tables import credential, vdn
-from openisales.vault import Vault
 
 
 @dataclass(frozen=True)

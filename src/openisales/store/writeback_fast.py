@@ -39,10 +39,10 @@ from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from openisales.auth.replay import Nonce
 from openisales.batching import Batcher
 from openisales.domain.writeback import Outcome
 from openisales.errors import StorageError
-from openisales.replay import Nonce
 from openisales.store.calldata import WriteBack, schedule_values
 from openisales.store.engine import create_engine
 from openisales.store.sql import reading, transaction

@@ -1,8 +1,10 @@
-"""Wiring of the dialing engine: the only place that builds dispatchers and gateways."""
+"""Wiring of the dialing engine: the only place that builds dispatchers, gateways and pushers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -10,13 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from openisales.client import C2Auth
 from openisales.clock import Clock
 from openisales.config import Settings
-from openisales.dispatcher import Dispatcher, DispatcherSettings
-from openisales.gateways.base import Gateway
-from openisales.gateways.simulator import Simulator, WriteBack
-from openisales.gateways.webhook import Webhook
+from openisales.dialing.dispatcher import Dispatcher, DispatcherSettings
+from openisales.dialing.gateways.base import Gateway
+from openisales.dialing.gateways.simulator import Simulator, WriteBack
+from openisales.dialing.gateways.webhook import Webhook
+from openisales.dialing.pusher import build_pusher
 from openisales.metrics import Metrics
 from openisales.services import dialing
 from openisales.store.ids import IdAllocator
+
+WEBHOOK_TIMEOUT_S = 10.0  # the webhook gateway's requests, connect to last byte
 
 
 def dispatcher_settings(settings: Settings) -> DispatcherSettings:
@@ -66,3 +71,36 @@ def build_dispatcher(
     if wrap is not None:
         gateways.update({name: wrap(gateway) for name, gateway in gateways.items()})
     return dispatcher
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings,
+    engine: AsyncEngine,
+    ids: IdAllocator,
+    clock: Clock,
+    metrics: Metrics | None = None,
+) -> AsyncIterator[None]:
+    """The dispatcher and the result pusher, running until the block exits.
+
+    On exit both are told to stop and are awaited (a round in progress
+    finishes), then their HTTP clients are closed.
+    """
+    stop = asyncio.Event()
+    async with (
+        httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_S) as webhook_http,
+        httpx.AsyncClient(timeout=settings.push_timeout_s) as push_http,
+    ):
+        dispatcher = build_dispatcher(
+            settings, engine, ids, clock, metrics=metrics, webhook_http=webhook_http
+        )
+        pusher = build_pusher(settings, engine, clock, metrics, push_http)
+        tasks = [
+            asyncio.create_task(dispatcher.run(stop)),
+            asyncio.create_task(pusher.run(stop)),
+        ]
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks)

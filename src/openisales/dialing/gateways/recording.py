@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from openisales.gateways.base import CallTask, Gateway
+from openisales.dialing.gateways.base import CallTask, Gateway
 from openisales.store.dispatch import CampaignRow
 
 

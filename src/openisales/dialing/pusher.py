@@ -25,15 +25,15 @@ import httpx
 from prometheus_client import Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from openisales import signing
+from openisales.auth import signing
 from openisales.client import JSON_TYPE, C2Auth
 from openisales.clock import Clock
 from openisales.config import Settings
+from openisales.dialing.rounds import run_rounds
 from openisales.domain import push
 from openisales.metrics import Metrics
-from openisales.rounds import run_rounds
 from openisales.store import pushes
-from openisales.store.sql import reading, transaction
+from openisales.store.sql import transaction
 
 log = logging.getLogger("openisales.push")
 
@@ -255,36 +255,3 @@ def build_pusher(
 ) -> Pusher:
     """A pusher configured from ``settings`` (see :func:`push_settings`)."""
     return Pusher(engine, http, clock, push_settings(settings), metrics)
-
-
-async def list_pushes(
-    engine: AsyncEngine,
-    *,
-    status: str | None = None,
-    vdn_id: int | None = None,
-    limit: int = 50,
-) -> list[pushes.Push]:
-    """Outbox rows, newest first; ``status`` is ``pending``, ``delivered`` or ``failed``."""
-    async with reading(engine) as conn:
-        return await pushes.list_pushes(
-            conn,
-            status=pushes.STATUSES[status] if status else None,
-            vdn_id=vdn_id,
-            limit=limit,
-        )
-
-
-async def resend(
-    engine: AsyncEngine,
-    *,
-    now: datetime,
-    vdn_id: int | None = None,
-    push_id: str | None = None,
-) -> int:
-    """Queue one push (failed or delivered) or every failed push again; returns how many.
-
-    The records keep their pushIds, so receivers recognise what they already have.
-    """
-    key = push.parse_push_id(push_id) if push_id is not None else None
-    async with transaction(engine) as conn:
-        return await pushes.resend(conn, now=now, vdn_id=vdn_id, key=key)

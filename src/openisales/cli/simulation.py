@@ -21,17 +21,17 @@ import httpx
 import sqlalchemy as sa
 
 from openisales.api.app import build_context, create_app
-from openisales.bootstrap import build_dispatcher
+from openisales.auth.vault import Vault, master_key
 from openisales.client import AsyncClient, C2Auth
 from openisales.clock import FixedClock
 from openisales.config import Settings
-from openisales.gateways.base import Gateway
-from openisales.gateways.recording import Recording
+from openisales.dialing.gateways.base import Gateway
+from openisales.dialing.gateways.recording import Recording
+from openisales.dialing.wiring import build_dispatcher
 from openisales.services import admin
 from openisales.store import schema
 from openisales.store.credentials import get_vdn
 from openisales.store.tables import data, data_result
-from openisales.vault import Vault, master_key
 
 RESULTS = {"SOLD": ["GOLD", "BASIC"], "CALLBACK": [], "REFUSED": []}
 

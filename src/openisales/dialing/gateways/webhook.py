@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import httpx
 
 from openisales.clock import Clock
-from openisales.gateways.base import CallTask, Reporter
+from openisales.dialing.gateways.base import CallTask, Reporter
 from openisales.services.dialing import AttemptReport
 from openisales.store.dispatch import CampaignRow
 

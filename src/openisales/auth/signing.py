@@ -218,7 +218,7 @@ def verify(
 
     The timestamp must lie within ``window`` of ``now`` (either side). The
     comparison of signatures is constant-time. Replays are the caller's
-    concern (see ``openisales.replay``).
+    concern (see ``openisales.auth.replay``).
     """
     moment = parse_timestamp(auth.timestamp)
     if abs(now - moment) > window:

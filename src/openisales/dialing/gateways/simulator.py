@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from openisales.clock import Clock
-from openisales.gateways.base import CallTask, Reporter
+from openisales.dialing.gateways.base import CallTask, Reporter
 from openisales.services.dialing import AttemptReport
 from openisales.store.dispatch import CampaignRow
 

@@ -23,11 +23,11 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openisales.clock import Clock
+from openisales.dialing.gateways.base import CallTask, Gateway
+from openisales.dialing.rounds import run_rounds
 from openisales.domain import window
 from openisales.domain.blocklist import BLOCKED
-from openisales.gateways.base import CallTask, Gateway
 from openisales.metrics import Metrics
-from openisales.rounds import run_rounds
 from openisales.services import blocklist, dialing
 from openisales.services.dialing import AttemptReport, DialerTiming, DisplayLookup
 from openisales.store import dispatch, holidays

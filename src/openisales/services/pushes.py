@@ -1,0 +1,44 @@
+"""Result pushes seen by an operator: list them, queue them again (``openisales push``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from openisales.domain import push
+from openisales.store import pushes
+from openisales.store.sql import reading, transaction
+
+
+async def list_pushes(
+    engine: AsyncEngine,
+    *,
+    status: str | None = None,
+    vdn_id: int | None = None,
+    limit: int = 50,
+) -> list[pushes.Push]:
+    """Outbox rows, newest first; ``status`` is ``pending``, ``delivered`` or ``failed``."""
+    async with reading(engine) as conn:
+        return await pushes.list_pushes(
+            conn,
+            status=pushes.STATUSES[status] if status else None,
+            vdn_id=vdn_id,
+            limit=limit,
+        )
+
+
+async def resend(
+    engine: AsyncEngine,
+    *,
+    now: datetime,
+    vdn_id: int | None = None,
+    push_id: str | None = None,
+) -> int:
+    """Queue one push (failed or delivered) or every failed push again; returns how many.
+
+    The records keep their pushIds, so receivers recognise what they already have.
+    """
+    key = push.parse_push_id(push_id) if push_id is not None else None
+    async with transaction(engine) as conn:
+        return await pushes.resend(conn, now=now, vdn_id=vdn_id, key=key)
