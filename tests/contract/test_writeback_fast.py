@@ -12,25 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openisales.auth.replay import Nonce
 from openisales.domain.calldata import DataStatus
-from openisales.domain.writeback import Outcome
+from openisales.domain.writeback import WriteBack
 from openisales.errors import StorageError
 from openisales.store import writeback_fast as fast
-from openisales.store.calldata import WriteBack
 from openisales.store.engine import create_engine
 from openisales.store.tables import auth_nonce, data, data_result
 from tests.conftest import Api
 from tests.helpers import add_numbers, define, make_campaign
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-RETRY = Outcome(
-    reschedule=True,
-    status=DataStatus.WAITING,
-    next_index=0,
-    next_call_time=NOW + timedelta(seconds=60),
-    reserved_work_no="2033",
-    rule=None,
-    completed=False,
-)
+RETRY_AT = NOW + timedelta(seconds=60)
 
 
 @pytest.fixture
@@ -62,21 +53,32 @@ async def read(api: Api, *keys: fast.ReadKey) -> list[fast.Read]:
 
 
 def write_of(seen: fast.Read, data_id: int, result_id: int, **changes: object) -> fast.Write:
+    """A write-back that schedules a retry of ``data_id`` for agent 2033 in a minute."""
+    assert seen.target is not None and seen.target.version is not None
     wb = WriteBack(
         result_id=result_id,
         vdn_id=1,
         data_id=data_id,
-        campaign_id=seen.row.campaign_id,
-        attempt_no=seen.row.attempt_no,
+        campaign_id=seen.target.campaign_id,
+        attempt_no=seen.target.attempt_no,
         called=None,
         busi_result="X",
         sub_status=None,
         busi_result_desc=None,
         work_no="2033",
+        now=NOW,
+        reschedule=True,
+        completed=False,
+        status=int(DataStatus.WAITING),
+        next_index=0,
+        next_call_time=RETRY_AT,
+        reserved_work_no="2033",
+        completed_at=None,
+        complete_reason=None,
     )
-    fields: dict[str, object] = {"version": seen.row.version, "nonce": None, "now": NOW}
+    fields: dict[str, object] = {"version": seen.target.version, "nonce": None}
     fields.update(changes)
-    return fast.Write(wb, RETRY, **fields)  # type: ignore[arg-type]
+    return fast.Write(wb, **fields)  # type: ignore[arg-type]
 
 
 async def write(api: Api, *writes: fast.Write) -> list[bool]:
@@ -109,15 +111,15 @@ async def test_a_batch_read_answers_each_key_in_order(api: Api, records: list[in
         fast.ReadKey(2, first, None, NOW),  # in another VDN
         fast.ReadKey(1, first, nonce("used"), NOW),
     )
-    assert [s.row is not None for s in seen] == [True, False, False, True]
+    assert [s.target is not None for s in seen] == [True, False, False, True]
     assert [s.replayed for s in seen] == [False, False, False, True]
-    assert seen[0].row.status == DataStatus.WAITING and seen[0].row.attempt_no == 0
+    assert seen[0].target.status == DataStatus.WAITING and seen[0].target.attempt_no == 0
 
 
 async def test_a_batch_write_applies_each_fresh_version_once(api: Api, records: list[int]) -> None:
     first, second, third = records
     a, b, c = await read(api, *(fast.ReadKey(1, r, None, NOW) for r in records))
-    stale = write_of(c, third, 13, version=str(int(c.row.version) + 1))
+    stale = write_of(c, third, 13, version=str(int(c.target.version) + 1))
     applied = await write(
         api,
         write_of(a, first, 11, nonce=nonce("k1")),
@@ -138,7 +140,7 @@ async def test_a_batch_write_applies_each_fresh_version_once(api: Api, records: 
             for r in await conn.execute(sa.select(data).where(data.c.data_id.in_(records)))
         }
     assert states[first].busi_result == "X" and states[first].reserved_work_no == "2033"
-    assert states[first].next_call_time == RETRY.next_call_time
+    assert states[first].next_call_time == RETRY_AT
     assert states[third].busi_result is None  # the stale write changed nothing
 
 
@@ -255,7 +257,7 @@ async def test_the_fast_path_recovers_from_lost_connections_at_once(
     try:
         (a,) = await read(api, fast.ReadKey(1, first, None, NOW))
         assert await path.write(write_of(a, first, 71)) is True
-        assert (await path.read(fast.ReadKey(1, second, None, NOW))).row is not None
+        assert (await path.read(fast.ReadKey(1, second, None, NOW))).target is not None
         async with api.ctx.engine.connect() as conn:
             ended = await conn.scalar(
                 sa.text(
@@ -268,7 +270,7 @@ async def test_the_fast_path_recovers_from_lost_connections_at_once(
         await asyncio.sleep(0.2)  # asyncpg notices the closed sockets
         (c,) = await read(api, fast.ReadKey(1, third, None, NOW))
         assert await path.write(write_of(c, third, 72)) is True
-        assert (await path.read(fast.ReadKey(1, second, None, NOW))).row is not None
+        assert (await path.read(fast.ReadKey(1, second, None, NOW))).target is not None
     finally:
         await path.close()
 

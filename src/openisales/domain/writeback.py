@@ -1,9 +1,13 @@
-"""The business-result write-back decision (spec 2.4), pure.
+"""The business-result write-back (spec 2.4): command, target record and decision. Pure.
 
-Given the record as it stands, the campaign's busiPolicy and the written
-result, :func:`decide` says what the record becomes. A second write-back for
-the same attempt is computed from the same attempt (``attempt_index``), so it
-replaces the first one's effect instead of adding to it.
+A :class:`WriteBackRequest` travels from the route to the store. The store
+reads the :class:`Target` (the record with its campaign's busiPolicy, typed
+once there); :func:`plan` turns both into the :class:`Outcome` and the
+:class:`WriteBack` that is written. Given the record as it stands, the
+campaign's busiPolicy and the written result, :func:`decide` says what the
+record becomes. A second write-back for the same attempt is computed from the
+same attempt (``attempt_index``), so it replaces the first one's effect
+instead of adding to it.
 """
 
 from __future__ import annotations
@@ -11,9 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from openisales.auth.replay import Nonce
+from openisales.domain.attempt import CalledNumber, next_in_rotation
 from openisales.domain.calldata import DataStatus
 from openisales.domain.retry_policy import BusiAction, BusiRule, decide_busi
 from openisales.validation import Obj, Str
+
+COMPLETE_REASON = "business-result"  # complete_reason of a record a write-back completed
 
 BODY_SPEC = Obj(
     "body",
@@ -25,6 +33,59 @@ BODY_SPEC = Obj(
     ),
     required=True,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBackRequest:
+    """One ``callBusiResult`` call, checked: what the agent's application wrote back.
+
+    ``nonce`` is the request's signature, whose single use is recorded in the
+    same transaction as the write (None when nothing is to be recorded).
+    """
+
+    vdn_id: int
+    data_id: int
+    busi_result: str
+    sub_status: str | None
+    busi_result_desc: str | None
+    work_no: str | None
+    now: datetime
+    nonce: Nonce | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The record a write-back applies to, as read, with its campaign's rules.
+
+    ``numbers`` are the record's numbers in the order they were added, ``order``
+    their indices in dialling order; ``version`` is the row version the batched
+    write applies against (PostgreSQL's ``xmin``), None on the locking path.
+    """
+
+    campaign_id: int
+    status: DataStatus
+    attempt_no: int
+    attempt_index: int
+    numbers: tuple[CalledNumber, ...]
+    busi_attempt_no: int | None
+    rules: tuple[BusiRule, ...]
+    order: tuple[int, ...]
+    call_back_url: str | None
+    version: str | None = None
+
+    @property
+    def called(self) -> str | None:
+        """The number the last attempt dialled."""
+        return self.numbers[self.attempt_index].called_no if self.numbers else None
+
+    def state(self) -> RecordState:
+        return RecordState(
+            status=self.status,
+            attempt_no=self.attempt_no,
+            attempt_index=self.attempt_index,
+            next_number=next_in_rotation(self.order, self.attempt_index),
+            busi_attempt_no=self.busi_attempt_no,
+        )
 
 
 @dataclass(frozen=True)
@@ -83,3 +144,69 @@ def decide(
         rule,
         False,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBack:
+    """Every value one write-back writes: its history row and the record's new state.
+
+    ``store.writeback`` declares which column each field goes to; every write
+    path (the locking one on both engines, the batched one on PostgreSQL) is
+    derived from that declaration. The schedule fields apply only when
+    ``reschedule`` is true; otherwise the record keeps its schedule.
+    """
+
+    result_id: int
+    vdn_id: int
+    data_id: int
+    campaign_id: int
+    attempt_no: int
+    called: str | None
+    busi_result: str
+    sub_status: str | None
+    busi_result_desc: str | None
+    work_no: str | None
+    now: datetime
+    reschedule: bool
+    completed: bool
+    status: int
+    next_index: int
+    next_call_time: datetime | None
+    reserved_work_no: str | None
+    completed_at: datetime | None
+    complete_reason: str | None
+
+
+def plan(target: Target, request: WriteBackRequest, result_id: int) -> tuple[Outcome, WriteBack]:
+    """What ``request`` does to ``target`` and what is written for it (``result_id``: its row)."""
+    outcome = decide(
+        target.state(),
+        target.rules,
+        busi_result=request.busi_result,
+        sub_status=request.sub_status,
+        work_no=request.work_no,
+        now=request.now,
+    )
+    completed = outcome.reschedule and outcome.completed
+    written = WriteBack(
+        result_id=result_id,
+        vdn_id=request.vdn_id,
+        data_id=request.data_id,
+        campaign_id=target.campaign_id,
+        attempt_no=target.attempt_no,
+        called=target.called,
+        busi_result=request.busi_result,
+        sub_status=request.sub_status,
+        busi_result_desc=request.busi_result_desc,
+        work_no=request.work_no,
+        now=request.now,
+        reschedule=outcome.reschedule,
+        completed=completed,
+        status=int(outcome.status),
+        next_index=outcome.next_index,
+        next_call_time=outcome.next_call_time,
+        reserved_work_no=outcome.reserved_work_no,
+        completed_at=request.now if outcome.completed else None,
+        complete_reason=COMPLETE_REASON if outcome.completed else None,
+    )
+    return outcome, written

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-from functools import lru_cache
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from openisales.auth.replay import REPLAYED, Nonce, ReplayGuard
-from openisales.domain.attempt import CalledNumber, next_in_rotation, rotation
+from openisales.auth.replay import REPLAYED, ReplayGuard
 from openisales.domain.business_result import sub_status_belongs
-from openisales.domain.calldata import DataStatus
-from openisales.domain.retry_policy import BusiRule, rules_from_json
-from openisales.domain.writeback import Outcome, RecordState, decide
+from openisales.domain.writeback import Outcome, WriteBackRequest, plan
 from openisales.errors import AuthError, Conflict, NotFound
-from openisales.store import busi_results, calldata as store, writeback_fast as fast_path
+from openisales.store import busi_results, writeback as records, writeback_fast as fast_path
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import reading, transaction
 
@@ -55,58 +47,6 @@ class Definitions:
         return self._found[key]
 
 
-@lru_cache(maxsize=4096)
-def _rules(text: str | None) -> tuple[BusiRule, ...]:
-    return rules_from_json(text)
-
-
-def _decide(
-    row: Any,
-    *,
-    vdn_id: int,
-    data_id: int,
-    result_id: int,
-    busi_result: str,
-    sub_status: str | None,
-    busi_result_desc: str | None,
-    work_no: str | None,
-    now: datetime,
-) -> tuple[Outcome, store.WriteBack]:
-    numbers = json.loads(row.called_nos)
-    order = rotation(
-        [CalledNumber(n["calledNo"], n.get("type") or "") for n in numbers],
-        json.loads(row.call_policy) if row.call_policy else None,
-    )
-    state = RecordState(
-        status=DataStatus(row.status),
-        attempt_no=row.attempt_no,
-        attempt_index=row.attempt_index,
-        next_number=next_in_rotation(order, row.attempt_index),
-        busi_attempt_no=row.busi_attempt_no,
-    )
-    outcome = decide(
-        state,
-        _rules(row.busi_policy),
-        busi_result=busi_result,
-        sub_status=sub_status,
-        work_no=work_no,
-        now=now,
-    )
-    written = store.WriteBack(
-        result_id=result_id,
-        vdn_id=vdn_id,
-        data_id=data_id,
-        campaign_id=row.campaign_id,
-        attempt_no=row.attempt_no,
-        called=numbers[row.attempt_index]["calledNo"] if numbers else None,
-        busi_result=busi_result,
-        sub_status=sub_status,
-        busi_result_desc=busi_result_desc,
-        work_no=work_no,
-    )
-    return outcome, written
-
-
 def _check_definition(
     children: frozenset[str] | None, vdn_id: int, busi_result: str, sub_status: str | None
 ) -> None:
@@ -130,15 +70,8 @@ async def write_back(
     engine: AsyncEngine,
     ids: IdAllocator,
     definitions: Definitions,
+    request: WriteBackRequest,
     *,
-    vdn_id: int,
-    data_id: int,
-    busi_result: str,
-    sub_status: str | None,
-    busi_result_desc: str | None,
-    work_no: str | None,
-    now: datetime,
-    nonce: Nonce | None = None,
     replay: ReplayGuard | None = None,
     fast: fast_path.FastPath | None = None,
 ) -> Outcome:
@@ -147,8 +80,8 @@ async def write_back(
     Raises ``0200033`` when the record is not in the VDN, ``0200001`` when
     ``busi_result`` is not defined in the VDN, ``0200034`` when ``sub_status``
     is not one of its children, ``0200999`` when the database fails (nothing
-    is written then). The request's single use (``nonce``, recorded by ``replay``)
-    is recorded with the write, so both commit together or not at all.
+    is written then). The request's single use (``request.nonce``, recorded by
+    ``replay``) is recorded with the write, so both commit together or not at all.
 
     With ``fast`` (PostgreSQL) the write-back is first tried optimistically in
     two batched round trips (see ``store.writeback_fast``); when the record
@@ -157,31 +90,23 @@ async def write_back(
     record locked (``SELECT … FOR UPDATE``), so concurrent write-backs for one
     record serialise.
     """
-    inputs: dict[str, Any] = {
-        "vdn_id": vdn_id,
-        "data_id": data_id,
-        "busi_result": busi_result,
-        "sub_status": sub_status,
-        "busi_result_desc": busi_result_desc,
-        "work_no": work_no,
-        "now": now,
-    }
+    vdn_id = request.vdn_id
     result_id = compose(vdn_id, (await ids.take(vdn_id, "result"))[0])
     if fast is not None:
-        done = await _optimistic(fast, engine, definitions, result_id, nonce, inputs)
+        done = await _optimistic(fast, engine, definitions, request, result_id)
         if done is not None:
             return done
     async with transaction(engine, failure_code=WRITE_FAILED) as conn:
-        if nonce is not None and replay is not None:
-            if not await replay.first_use_in(conn, nonce):
+        if request.nonce is not None and replay is not None:
+            if not await replay.first_use_in(conn, request.nonce):
                 raise AuthError(REPLAYED)
-        row = await store.lock_for_writeback(conn, vdn_id, data_id)
-        if row is None:
+        target = await records.lock(conn, vdn_id, request.data_id)
+        if target is None:
             raise _not_found()
-        children = await definitions.children(conn, vdn_id, busi_result)
-        _check_definition(children, vdn_id, busi_result, sub_status)
-        outcome, written = _decide(row, result_id=result_id, **inputs)
-        await store.record_writeback(conn, written, outcome, now)
+        children = await definitions.children(conn, vdn_id, request.busi_result)
+        _check_definition(children, vdn_id, request.busi_result, request.sub_status)
+        outcome, written = plan(target, request, result_id)
+        await records.record(conn, written)
     return outcome
 
 
@@ -189,29 +114,29 @@ async def _optimistic(
     fast: fast_path.FastPath,
     engine: AsyncEngine,
     definitions: Definitions,
+    request: WriteBackRequest,
     result_id: int,
-    nonce: Nonce | None,
-    inputs: dict[str, Any],
 ) -> Outcome | None:
     """The two-round-trip write-back; None when the transactional path must run."""
-    vdn_id, now = inputs["vdn_id"], inputs["now"]
-    key = fast_path.ReadKey(vdn_id, inputs["data_id"], nonce, now)
+    vdn_id = request.vdn_id
+    key = fast_path.ReadKey(vdn_id, request.data_id, request.nonce, request.now)
     for _ in range(3):
         seen = await fast.read(key)
         if seen.replayed:
             raise AuthError(REPLAYED)
-        if seen.row is None:
+        if seen.target is None:
             raise _not_found()
-        children = definitions.cached(vdn_id, inputs["busi_result"])
+        children = definitions.cached(vdn_id, request.busi_result)
         if children is None:
             async with reading(engine, failure_code=WRITE_FAILED) as conn:
-                children = await definitions.children(conn, vdn_id, inputs["busi_result"])
-        _check_definition(children, vdn_id, inputs["busi_result"], inputs["sub_status"])
-        outcome, written = _decide(seen.row, result_id=result_id, **inputs)
-        if outcome.completed and seen.row.call_back_url:
+                children = await definitions.children(conn, vdn_id, request.busi_result)
+        _check_definition(children, vdn_id, request.busi_result, request.sub_status)
+        outcome, written = plan(seen.target, request, result_id)
+        if written.completed and seen.target.call_back_url:
             fast.leave("push")  # the result push must be queued in the same transaction
             return None
-        if await fast.write(fast_path.Write(written, outcome, seen.row.version, nonce, now)):
+        assert seen.target.version is not None  # the batched read always reads it
+        if await fast.write(fast_path.Write(written, seen.target.version, request.nonce)):
             return outcome
     fast.leave("contention")  # the record kept changing (or stayed busy): take the lock
     return None

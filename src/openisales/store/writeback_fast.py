@@ -25,27 +25,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
 import sqlalchemy as sa
 from prometheus_client import Counter, Histogram
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.auth.replay import Nonce
 from openisales.batching import Batcher
-from openisales.domain.writeback import Outcome
+from openisales.domain.writeback import Target, WriteBack
 from openisales.errors import StorageError
-from openisales.store.calldata import WriteBack, schedule_values
+from openisales.store import writeback as wb_store
 from openisales.store.engine import create_engine
 from openisales.store.sql import reading, transaction
+from openisales.store.tables import data, data_result
 
 log = logging.getLogger("openisales.store")
 X = TypeVar("X")
@@ -59,7 +61,10 @@ X = TypeVar("X")
 # same column can still win in a plan made from stale statistics; connections
 # are therefore replaced every ``RECYCLE_S`` seconds, and the importer analyses
 # the call-data table after loading it.
-_READ_SQL = """
+_TARGET = ", ".join(
+    f"{'t' if column.table is data else 'c'}.{column.name}" for column in wb_store.TARGET_COLUMNS
+)
+_READ_SQL = f"""
     SELECT k.i,
            COALESCE((SELECT n.expires_at FROM t_isl_auth_nonce n
                      WHERE n.vdn_id = k.vdn AND n.digest = k.digest) >= k.now, false)
@@ -68,42 +73,67 @@ _READ_SQL = """
     FROM unnest($1::integer[], $2::bigint[], $3::varchar[], $4::timestamptz[])
          WITH ORDINALITY AS k(vdn, data, digest, now, i)
     LEFT JOIN LATERAL (
-        SELECT CAST(t.xmin AS text) AS version, t.campaign_id, t.status, t.attempt_no,
-               t.attempt_index, t.called_nos, t.busi_attempt_no,
-               c.busi_policy, c.call_policy, c.call_back_url
+        SELECT CAST(t.xmin AS text) AS version, {_TARGET}
         FROM t_isl_data t
         JOIN t_isl_campaign c ON c.vdn_id = t.vdn_id AND c.campaign_id = t.campaign_id
         WHERE t.vdn_id = k.vdn AND t.data_id = k.data
     ) AS d ON true
     """
 
+
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+def _array_type(column: sa.Column[Any]) -> str:
+    """The PostgreSQL type of an array parameter filling ``column`` (lengths dropped)."""
+    name = column.type.compile(dialect=_PG).lower()
+    return re.sub(r"\(\d+\)", "", name).replace("timestamp with time zone", "timestamptz")
+
+
+def _columns() -> tuple[tuple[str, str], ...]:
+    """The statement's array parameters, in order: each declared field, then the write's own."""
+    types: dict[str, str] = {}
+    for table, declared in (
+        (data_result, wb_store.HISTORY),
+        (data, wb_store.RESULT),
+        (data, wb_store.SCHEDULE),
+    ):
+        for column, source in declared.items():
+            if isinstance(source, str):
+                types.setdefault(source, _array_type(table.c[column]))
+    return (
+        *((name, types[name]) for name in wb_store.fields()),
+        ("reschedule", "boolean"),
+        ("version", "text"),
+        ("digest", "varchar"),
+        ("expires", "timestamptz"),
+    )
+
+
+def _sql(source: wb_store.Source) -> str:
+    """A declared source as SQL: ``v.<field>``, or the constant (ours, never input)."""
+    if isinstance(source, str):
+        return f"v.{source}"
+    value = source.value
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"unsupported constant {value!r}")
+    return str(value) if isinstance(value, int) else "'" + value.replace("'", "''") + "'"
+
+
 # One row per write-back; the order of these columns is the order of the
-# statement's array parameters ($1 … $21).
-_COLUMNS = (
-    ("vdn_id", "integer"),
-    ("data_id", "bigint"),
-    ("version", "text"),
-    ("result_id", "bigint"),
-    ("campaign_id", "bigint"),
-    ("attempt_no", "integer"),
-    ("called", "varchar"),
-    ("busi_result", "varchar"),
-    ("sub_status", "varchar"),
-    ("busi_result_desc", "text"),
-    ("work_no", "varchar"),
-    ("now", "timestamptz"),
-    ("resched", "boolean"),
-    ("status", "smallint"),
-    ("next_index", "integer"),
-    ("next_call_time", "timestamptz"),
-    ("reserved_work_no", "varchar"),
-    ("completed_at", "timestamptz"),
-    ("complete_reason", "varchar"),
-    ("digest", "varchar"),
-    ("expires", "timestamptz"),
-)
+# statement's array parameters ($1, $2, …).
+_COLUMNS = _columns()
 _ARRAYS = ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(_COLUMNS, start=1))
 _NAMES = ", ".join(name for name, _ in _COLUMNS)
+_SET = ",\n            ".join(
+    [f"{column} = {_sql(source)}" for column, source in wb_store.RESULT.items()]
+    + [
+        f"{column} = CASE WHEN v.reschedule THEN {_sql(source)} ELSE t.{column} END"
+        for column, source in wb_store.SCHEDULE.items()
+    ]
+)
+_HISTORY_COLUMNS = ", ".join(wb_store.HISTORY)
+_HISTORY_VALUES = ", ".join(_sql(source) for source in wb_store.HISTORY.values())
 
 _WRITE_SQL = f"""
     WITH v AS (
@@ -121,19 +151,7 @@ _WRITE_SQL = f"""
     ),
     upd AS (
         UPDATE t_isl_data t SET
-            busi_result = v.busi_result, sub_status = v.sub_status,
-            busi_result_desc = v.busi_result_desc, work_no = v.work_no,
-            busi_write_time = v.now, busi_attempt_no = v.attempt_no, updated_at = v.now,
-            status = CASE WHEN v.resched THEN v.status ELSE t.status END,
-            next_index = CASE WHEN v.resched THEN v.next_index ELSE t.next_index END,
-            next_call_time = CASE WHEN v.resched THEN v.next_call_time
-                                  ELSE t.next_call_time END,
-            priority = CASE WHEN v.resched THEN 0 ELSE t.priority END,
-            reserved_work_no = CASE WHEN v.resched THEN v.reserved_work_no
-                                    ELSE t.reserved_work_no END,
-            completed_at = CASE WHEN v.resched THEN v.completed_at ELSE t.completed_at END,
-            complete_reason = CASE WHEN v.resched THEN v.complete_reason
-                                   ELSE t.complete_reason END
+            {_SET}
         FROM v JOIN locked l ON l.vdn_id = v.vdn_id AND l.data_id = v.data_id
         WHERE t.vdn_id = l.vdn_id AND t.data_id = l.data_id AND CAST(t.xmin AS text) = v.version
           AND (v.digest IS NULL OR NOT COALESCE((
@@ -142,10 +160,8 @@ _WRITE_SQL = f"""
         RETURNING v.i
     ),
     ins AS (
-        INSERT INTO t_isl_data_result (vdn_id, result_id, data_id, campaign_id, kind,
-            attempt_no, called, busi_result, sub_status, busi_result_desc, work_no, created_at)
-        SELECT v.vdn_id, v.result_id, v.data_id, v.campaign_id, 'busi', v.attempt_no, v.called,
-               v.busi_result, v.sub_status, v.busi_result_desc, v.work_no, v.now
+        INSERT INTO t_isl_data_result ({_HISTORY_COLUMNS})
+        SELECT {_HISTORY_VALUES}
         FROM v JOIN upd ON upd.i = v.i
     ),
     nonce AS (
@@ -172,28 +188,38 @@ class ReadKey:
 @dataclass(frozen=True)
 class Read:
     replayed: bool
-    row: Any  # None when the record is not in the VDN
+    target: Target | None  # None when the record is not in the VDN
 
 
 @dataclass(frozen=True)
 class Write:
+    """A write-back to apply if its record is still at ``version`` and its nonce unused."""
+
     wb: WriteBack
-    outcome: Outcome
     version: str
     nonce: Nonce | None
-    now: datetime
 
     def values(self) -> dict[str, Any]:
         """The write's row of the statement's arrays, by ``_COLUMNS`` name."""
         return {
-            **vars(self.wb),
+            **{name: getattr(self.wb, name) for name in wb_store.fields()},
+            "reschedule": self.wb.reschedule,
             "version": self.version,
-            "now": self.now,
-            "resched": self.outcome.reschedule,
-            **schedule_values(self.outcome, self.now),
             "digest": self.nonce.key if self.nonce else None,
             "expires": self.nonce.expires_at if self.nonce else None,
         }
+
+
+class _Row:
+    """Attribute access to an asyncpg record (what ``store.writeback.target`` reads)."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: Any) -> None:
+        self._record = record
+
+    def __getattr__(self, name: str) -> Any:
+        return self._record[name]
 
 
 async def _driver(conn: AsyncConnection) -> Any:
@@ -216,9 +242,10 @@ async def read_many(
         timeout=timeout,
     )
     reads: list[Read | None] = [None] * len(keys)
-    for record in found:
-        row = SimpleNamespace(**dict(record))
-        reads[row.i - 1] = Read(bool(row.replayed), row if row.version is not None else None)
+    for row in found:
+        version = row["version"]
+        seen = wb_store.target(_Row(row), version) if version is not None else None
+        reads[row["i"] - 1] = Read(bool(row["replayed"]), seen)
     assert all(r is not None for r in reads)
     return reads  # type: ignore[return-value]
 
@@ -454,7 +481,7 @@ class FastPath:
         if before // PRUNE_EVERY == self._written // PRUNE_EVERY:
             return
         if self._pruning is None or self._pruning.done():
-            self._pruning = asyncio.create_task(self._prune(min(w.now for w in writes)))
+            self._pruning = asyncio.create_task(self._prune(min(w.wb.now for w in writes)))
 
     async def _prune(self, now: datetime) -> None:
         """Delete up to PRUNE_CHUNK expired nonces; never holds up a write-back."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from openisales.api.endpoint import Call, Operation, Reply
-from openisales.domain.writeback import BODY_SPEC
+from openisales.domain.writeback import BODY_SPEC, WriteBackRequest
 from openisales.services import writeback
 
 PATH = "/rest/isales/v1/openapi/campaigns/{vdnId}/callBusiResult/{dataId}"
@@ -13,10 +13,7 @@ SUCCESS_DESC = "The business result is written back successfully."
 async def call_busi_result(call: Call) -> Reply:
     data_id = call.id_param("dataId")
     body = call.checked_body(BODY_SPEC)
-    await writeback.write_back(
-        call.ctx.engine,
-        call.ctx.ids,
-        call.ctx.definitions,
+    request = WriteBackRequest(
         vdn_id=call.vdn_id,
         data_id=data_id,
         busi_result=body["busiResult"],
@@ -25,8 +22,15 @@ async def call_busi_result(call: Call) -> Reply:
         work_no=body["workNo"],
         now=call.ctx.clock.now(),
         nonce=call.nonce,
-        replay=call.ctx.replay,
-        fast=call.ctx.writeback_fast,
+    )
+    ctx = call.ctx
+    await writeback.write_back(
+        ctx.engine,
+        ctx.ids,
+        ctx.definitions,
+        request,
+        replay=ctx.replay,
+        fast=ctx.writeback_fast,
     )
     return Reply(SUCCESS_DESC)
 
