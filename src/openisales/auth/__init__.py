@@ -1,0 +1,1 @@
+"""Request authentication: C2 signing, replay protection, secrets at rest. No I/O."""

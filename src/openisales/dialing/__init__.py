@@ -1,0 +1,1 @@
+"""The dialing engine: the dispatcher, the result pusher, gateways to telephony, their wiring."""
