@@ -13,27 +13,42 @@ from openisales.domain.attempt import (
     CalledNumber,
     Counters,
     Kind,
-    Policy,
     count_attempt,
     decide,
     result_type,
     rotation,
 )
+from openisales.domain.retry_policy import (
+    CommonRetry,
+    PolicyEntry,
+    ResultRetry,
+    ResultRule,
+    RetryPolicy,
+    policy_from_stored,
+)
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 SH = ZoneInfo("Asia/Shanghai")
 NUMBERS = (CalledNumber("111", "HOME"), CalledNumber("222", "MOBILE"), CalledNumber("333", "WORK"))
-NO_POLICY = Policy()
+
+
+def make_policy(
+    *entries: PolicyEntry,
+    policy_type: int = 0,
+    no_retry: tuple[str, ...] = (),
+    turns: tuple[str, ...] = (),
+) -> RetryPolicy:
+    return RetryPolicy(policy_type, entries, no_retry, (), turns)
+
+
+NO_POLICY = policy_from_stored(None, None, None, None)
 FRESH = Counters()
-RESULT_POLICY = Policy(
-    policy_type=0,
-    entries=({"type": 1, "policy": [{"result": BUSY, "retryNumber": 2, "callInterval": 300}]},),
-)
+RESULT_POLICY = make_policy(ResultRetry(None, (ResultRule(BUSY, 2, 300),)))
 
 
 def run(
     fail: str,
-    policy: Policy = NO_POLICY,
+    policy: RetryPolicy = NO_POLICY,
     index: int = 0,
     counters: Counters = FRESH,
     display: str | None = None,
@@ -75,7 +90,7 @@ def test_a_result_without_a_rule_moves_to_the_next_number_and_completes_at_the_e
 
 
 def test_no_retry_policy_completes_at_once() -> None:
-    policy = Policy(policy_type=0, entries=RESULT_POLICY.entries, no_retry=frozenset({"007"}))
+    policy = make_policy(*RESULT_POLICY.policy_entries, no_retry=("007",))
     out = run("00537", policy, display="007")
     assert (out.kind, out.reason) == (Kind.COMPLETE, "no-retry")
 
@@ -85,24 +100,27 @@ def test_without_any_policy_each_number_is_tried_once() -> None:
 
 
 def test_call_policy_turns_order_the_numbers() -> None:
-    order = rotation(NUMBERS, {"turns": [{"turnType": "MOBILE"}, {"turnType": "WORK"}]})
+    order = rotation(NUMBERS, ("MOBILE", "WORK"))
     assert order == [1, 2, 0]  # unlisted types come last
-    policy = Policy(call_policy={"turns": [{"turnType": "MOBILE"}, {"turnType": "WORK"}]})
+    policy = make_policy(turns=("MOBILE", "WORK"))
     assert run("00537", policy, index=1).next_index == 2
     assert run("00537", policy, index=0).kind == Kind.COMPLETE
 
 
+def test_rotation_with_typed_turns() -> None:
+    numbers = (*NUMBERS, CalledNumber("444", "MOBILE"), CalledNumber("555", ""))
+    assert rotation(numbers, ()) == [0, 1, 2, 3, 4]  # no turns: the order given
+    assert rotation(numbers, ["WORK", "MOBILE"]) == [2, 1, 3, 0, 4]
+    assert rotation(numbers, ("MOBILE", "HOME", "MOBILE")) == [1, 3, 0, 2, 4]  # repeats: no-op
+    assert rotation(numbers, ("", "FAX")) == [4, 0, 1, 2, 3]  # "" is an untyped number's type
+    assert rotation((), ("MOBILE",)) == []
+
+
 def test_per_number_type_policies() -> None:
-    policy = Policy(
+    policy = make_policy(
+        ResultRetry("MOBILE", (ResultRule(BUSY, 1, 60),)),
+        ResultRetry(None, (ResultRule(BUSY, 3, 5),)),
         policy_type=1,
-        entries=(
-            {
-                "dataType": "MOBILE",
-                "type": 1,
-                "policy": [{"result": BUSY, "retryNumber": 1, "callInterval": 60}],
-            },
-            {"type": 1, "policy": [{"result": BUSY, "retryNumber": 3, "callInterval": 5}]},
-        ),
     )
     assert run("00537", policy, index=1).next_call_time == NOW + timedelta(seconds=60)
     assert run("00537", policy, index=0).next_call_time == NOW + timedelta(
@@ -111,9 +129,7 @@ def test_per_number_type_policies() -> None:
 
 
 def test_common_policy_attempts_per_day_then_next_local_day() -> None:
-    policy = Policy(
-        policy_type=0, entries=({"type": 0, "policy": {"retryDay": 2, "retryTimes": 2}},)
-    )
+    policy = make_policy(CommonRetry(None, retry_days=2, retry_times=2))
     today = NOW.astimezone(SH).date()
     once = count_attempt(Counters(), today)
     out = run("00603", policy, counters=once)
@@ -140,6 +156,40 @@ def test_common_policy_attempts_per_day_then_next_local_day() -> None:
     assert (late.kind, late.reason) == (Kind.COMPLETE, "exhausted")
 
 
+def test_common_policy_without_counts_allows_one_attempt_on_one_day() -> None:
+    policy = make_policy(CommonRetry(None, retry_days=None, retry_times=0))
+    once = count_attempt(Counters(), NOW.astimezone(SH).date())
+    out = run("00603", policy, counters=once)
+    assert (out.kind, out.reason) == (Kind.COMPLETE, "exhausted")
+
+
+def test_a_policy_type_1_number_without_a_matching_entry_moves_on() -> None:
+    policy = make_policy(ResultRetry("MOBILE", (ResultRule(BUSY, 3, 5),)), policy_type=1)
+    assert (run("00537", policy, index=0).next_index, run("00537", policy, index=0).kind) == (
+        1,
+        Kind.RETRY,
+    )
+    assert run("00537", policy, index=1).next_call_time == NOW + timedelta(seconds=5)
+
+
+def test_null_result_rules_match_nothing() -> None:
+    policy = make_policy(ResultRetry(None, (None, ResultRule(BUSY, 1, 30), None)))
+    assert run("00537", policy).next_call_time == NOW + timedelta(seconds=30)
+    assert run("00603", policy).next_index == 1
+
+
+def test_the_stored_policy_drives_the_decision() -> None:
+    policy = policy_from_stored(
+        1,
+        '[{"type":1,"policy":[{"result":1,"retryNumber":1,"callInterval":60}],"dataType":"WORK"}]',
+        None,
+        '{"callType":1,"turns":[{"turnType":"WORK"},{"turnType":"HOME"}]}',
+    )
+    assert run("00537", policy, index=2).next_call_time == NOW + timedelta(seconds=60)
+    assert run("00537", policy, index=0).next_index == 1  # HOME follows WORK, MOBILE last
+    assert run("00537", policy, index=1).kind == Kind.COMPLETE
+
+
 def test_result_types_cover_the_documented_codes() -> None:
     assert result_type("00537") == BUSY and result_type("00603") == NO_ANSWER
     assert result_type("34608") == 5
@@ -152,17 +202,7 @@ def test_result_types_cover_the_documented_codes() -> None:
     st.integers(0, 3600),
 )
 def test_retries_are_bounded_and_never_early(code, index, used, interval) -> None:
-    policy = Policy(
-        policy_type=0,
-        entries=(
-            {
-                "type": 1,
-                "policy": [
-                    {"result": result_type(code), "retryNumber": 3, "callInterval": interval}
-                ],
-            },
-        ),
-    )
+    policy = make_policy(ResultRetry(None, (ResultRule(result_type(code), 3, interval),)))
     out = run(
         code,
         policy,

@@ -18,8 +18,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import Enum
-from typing import Any
 from zoneinfo import ZoneInfo
+
+from openisales.domain.retry_policy import (
+    CommonRetry,
+    ResultRetry,
+    RetryPolicy,
+)
 
 SUCCESS = "00000"
 
@@ -49,15 +54,17 @@ class CalledNumber:
     type: str
 
 
-def rotation(numbers: Sequence[CalledNumber], call_policy: Mapping[str, Any] | None) -> list[int]:
-    """Indices of ``numbers`` in dialling order."""
-    turns = [
-        t.get("turnType") for t in (call_policy or {}).get("turns") or [] if isinstance(t, dict)
-    ]
-    order: list[int] = []
+def rotation(numbers: Sequence[CalledNumber], turns: Sequence[str]) -> list[int]:
+    """Indices of ``numbers`` in dialling order.
+
+    ``turns`` is the number-type order (``RetryPolicy.turns``): numbers of the
+    first type come first, then the next type's, ...; numbers of unlisted
+    types follow in the order given.
+    """
+    rank: dict[str, int] = {}
     for turn in turns:
-        order += [i for i, n in enumerate(numbers) if n.type == turn and i not in order]
-    return order + [i for i in range(len(numbers)) if i not in order]
+        rank.setdefault(turn, len(rank))
+    return sorted(range(len(numbers)), key=lambda i: rank.get(numbers[i].type, len(rank)))
 
 
 def next_in_rotation(order: Sequence[int], index: int, *, cycle: bool = False) -> int | None:
@@ -65,26 +72,6 @@ def next_in_rotation(order: Sequence[int], index: int, *, cycle: bool = False) -
     if pos + 1 < len(order):
         return order[pos + 1]
     return order[0] if cycle and order else None
-
-
-@dataclass(frozen=True)
-class Policy:
-    """The campaign's failure-retry policy as stored."""
-
-    policy_type: int | None = None
-    entries: tuple[Mapping[str, Any], ...] = ()
-    no_retry: frozenset[str] = frozenset()
-    call_policy: Mapping[str, Any] | None = None
-
-    def entry_for(self, number_type: str) -> Mapping[str, Any] | None:
-        if not self.entries:
-            return None
-        if self.policy_type != 1:
-            return self.entries[0]
-        typed = [e for e in self.entries if e.get("dataType") == number_type]
-        untyped = [e for e in self.entries if not e.get("dataType")]
-        candidates = typed or untyped
-        return candidates[0] if candidates else None
 
 
 @dataclass(frozen=True)
@@ -131,30 +118,33 @@ def decide(
     index: int,
     numbers: Sequence[CalledNumber],
     counters: Counters,
-    policy: Policy,
+    policy: RetryPolicy,
     tz: ZoneInfo,
     now: datetime,
     common_interval_s: int,
 ) -> Decision:
-    """The record's next step after an attempt on ``numbers[index]`` ended with ``fail_code``."""
+    """The record's next step after an attempt on ``numbers[index]`` ended with ``fail_code``.
+
+    Takes the display result of ``fail_code`` (None: none defined), the
+    record's numbers and counters, the campaign's policy and its time zone;
+    returns a :class:`Decision` (the counters' retry map updated).
+    """
     retries = dict(counters.result_retries)
     if fail_code == SUCCESS:
         return Decision(Kind.AWAIT_RESULT, index, result_retries=retries)
     if display_code is not None and display_code in policy.no_retry:
         return Decision(Kind.COMPLETE, index, reason="no-retry", result_retries=retries)
-    order = rotation(numbers, policy.call_policy)
+    order = rotation(numbers, policy.turns)
     entry = policy.entry_for(numbers[index].type) if numbers else None
-    if entry is not None and entry.get("type") == 0:
-        return _common(
-            entry.get("policy") or {}, index, order, counters, tz, now, common_interval_s
-        )
-    if entry is not None and entry.get("type") == 1:
+    if isinstance(entry, CommonRetry):
+        return _common(entry, index, order, counters, tz, now, common_interval_s)
+    if isinstance(entry, ResultRetry):
         kind = result_type(fail_code)
-        rule = next((r for r in entry.get("policy") or [] if r.get("result") == kind), None)
+        rule = next((r for r in entry.rules if r is not None and r.result == kind), None)
         key = f"{index}:{kind}"
-        if rule is not None and retries.get(key, 0) < int(rule.get("retryNumber") or 0):
+        if rule is not None and retries.get(key, 0) < rule.retry_number:
             retries[key] = retries.get(key, 0) + 1
-            due = now + timedelta(seconds=int(rule.get("callInterval") or 0))
+            due = now + timedelta(seconds=rule.call_interval_s)
             return Decision(Kind.RETRY, index, due, result_retries=retries)
     following = next_in_rotation(order, index)
     if following is None:
@@ -163,7 +153,7 @@ def decide(
 
 
 def _common(
-    rule: Mapping[str, Any],
+    rule: CommonRetry,
     index: int,
     order: Sequence[int],
     counters: Counters,
@@ -171,8 +161,8 @@ def _common(
     now: datetime,
     interval_s: int,
 ) -> Decision:
-    per_day = max(1, int(rule.get("retryTimes") or 1))
-    days = max(1, int(rule.get("retryDay") or 1))
+    per_day = max(1, rule.retry_times or 1)
+    days = max(1, rule.retry_days or 1)
     following = next_in_rotation(order, index, cycle=True)
     assert following is not None
     local_today = now.astimezone(tz).date()

@@ -12,7 +12,6 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.domain import attempt
 from openisales.domain.calldata import DataStatus
+from openisales.domain.retry_policy import policy_from_stored
 from openisales.services import obs_results
 from openisales.store import outbox
 from openisales.store.ids import IdAllocator, compose
@@ -68,18 +68,6 @@ async def no_display(_conn: AsyncConnection, _vdn_id: int) -> Mapping[str, str]:
 async def display_map(conn: AsyncConnection, vdn_id: int) -> Mapping[str, str]:
     """The VDN's failCode -> display resultCode map (``createObResult``)."""
     return await obs_results.mapping(conn, vdn_id=vdn_id)
-
-
-@lru_cache(maxsize=1024)
-def _policy(
-    policy_type: int | None, policy_json: str | None, no_retry: str | None, call_policy: str | None
-) -> attempt.Policy:
-    return attempt.Policy(
-        policy_type=policy_type,
-        entries=tuple(json.loads(policy_json)) if policy_json else (),
-        no_retry=frozenset(json.loads(no_retry)) if no_retry else frozenset(),
-        call_policy=json.loads(call_policy) if call_policy else None,
-    )
 
 
 _LOCK_COLUMNS = (
@@ -217,7 +205,9 @@ def _apply(
         index=row.attempt_index,
         numbers=numbers,
         counters=counters,
-        policy=_policy(row.policy_type, row.policy_json, row.no_retry_policy, row.call_policy),
+        policy=policy_from_stored(
+            row.policy_type, row.policy_json, row.no_retry_policy, row.call_policy
+        ),
         tz=ZoneInfo(row.time_zone),
         now=now,
         common_interval_s=timing.common_interval_s,

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openisales.domain.attempt import CalledNumber, rotation
 from openisales.domain.calldata import DataStatus
-from openisales.domain.retry_policy import BusiRule, rules_from_json
+from openisales.domain.retry_policy import BusiRule, rules_from_json, turns_from_json
 from openisales.domain.writeback import Target, WriteBack
 from openisales.store import outbox
 from openisales.store.tables import campaign, data, data_result
@@ -112,7 +112,7 @@ def _rules(busi_policy: str | None) -> tuple[BusiRule, ...]:
 
 @lru_cache(maxsize=65_536)
 def _order(called_nos: str, call_policy: str | None) -> tuple[int, ...]:
-    return tuple(rotation(numbers(called_nos), json.loads(call_policy) if call_policy else None))
+    return tuple(rotation(numbers(called_nos), turns_from_json(call_policy)))
 
 
 def target(row: Any, version: str | None = None) -> Target:
