@@ -59,8 +59,8 @@ def write_of(seen: fast.Read, data_id: int, result_id: int, **changes: object) -
         result_id=result_id,
         vdn_id=1,
         data_id=data_id,
-        campaign_id=seen.target.campaign_id,
-        attempt_no=seen.target.attempt_no,
+        campaign_id=seen.target.record.campaign_id,
+        attempt_no=seen.target.record.attempt_no,
         called=None,
         busi_result="X",
         sub_status=None,
@@ -113,7 +113,9 @@ async def test_a_batch_read_answers_each_key_in_order(api: Api, records: list[in
     )
     assert [s.target is not None for s in seen] == [True, False, False, True]
     assert [s.replayed for s in seen] == [False, False, False, True]
-    assert seen[0].target.status == DataStatus.WAITING and seen[0].target.attempt_no == 0
+    assert (
+        seen[0].target.record.status == DataStatus.WAITING and seen[0].target.record.attempt_no == 0
+    )
 
 
 async def test_a_batch_write_applies_each_fresh_version_once(api: Api, records: list[int]) -> None:

@@ -125,9 +125,10 @@ async def test_the_target_is_read_typed_alike_on_both_paths(api: Api) -> None:
     async with api.ctx.engine.begin() as conn:
         locked = await declared.lock(conn, 1, record_id)
     assert locked is not None
-    assert [n.called_no for n in locked.numbers] == ["111", "222"]
-    assert locked.order == (0, 1) and locked.status == DataStatus.WAITING
-    assert locked.called == "111" and locked.version is None
+    assert [n.called_no for n in locked.record.numbers] == ["111", "222"]
+    assert locked.order == (0, 1) and locked.record.status == DataStatus.WAITING
+    assert locked.record.called == "111" and locked.version is None
+    assert (locked.record.vdn_id, locked.record.data_id) == (1, record_id)
     if api.ctx.engine.dialect.name == "postgresql":
         async with api.ctx.engine.connect() as conn:
             (seen,) = await fast.read_many(conn, [fast.ReadKey(1, record_id, None, NOW)])

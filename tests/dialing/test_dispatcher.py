@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from openisales.dialing.dispatcher import Dispatcher, DispatcherSettings
+from openisales.domain.dialing import DialingCampaign
 from openisales.services.dialing import AttemptReport
 from openisales.store.tables import campaign, data_result
 from tests.conftest import ENGINES
@@ -43,11 +44,13 @@ class Silent:
 
     def __init__(self) -> None:
         self.tasks: list[Any] = []
+        self.campaigns: list[DialingCampaign] = []
 
-    def agents(self, _c: Any) -> frozenset[str] | None:
+    def agents(self, _c: DialingCampaign) -> frozenset[str] | None:
         return None
 
-    async def dispatch(self, _c: Any, tasks: Any) -> None:
+    async def dispatch(self, _c: DialingCampaign, tasks: Any) -> None:
+        self.campaigns.append(_c)
         self.tasks.extend(tasks)
 
 
@@ -213,10 +216,10 @@ async def test_two_dispatchers_never_offer_a_record_twice_at_once(rig: Rig) -> N
         def __init__(self) -> None:
             self.dispatcher: Dispatcher | None = None
 
-        def agents(self, _c: Any) -> None:
+        def agents(self, _c: DialingCampaign) -> None:
             return None
 
-        async def dispatch(self, _c: Any, tasks: Any) -> None:
+        async def dispatch(self, _c: DialingCampaign, tasks: Any) -> None:
             for t in tasks:
                 if t.data_id in in_flight:
                     clashes.append(t.data_id)
@@ -264,3 +267,52 @@ async def test_a_due_retry_goes_before_a_backlog_of_first_calls(rig: Rig) -> Non
     assert await rig.dispatcher.tick() == 1
     assert rig.gateway.tasks[-1].data_id == int(ids[0])  # the retry, though the backlog is older
     assert rig.gateway.tasks[-1].attempt_no == 2
+
+
+async def test_the_caller_number_with_the_lowest_priority_is_used(rig: Rig) -> None:
+    cid, _ = await _campaign(rig, count=1)
+    callers = (
+        '[{"accessCode":"300","priority":3},{"accessCode":"100"},{"accessCode":"200","priority":2}]'
+    )
+    async with rig.api.ctx.engine.begin() as conn:
+        await conn.execute(
+            sa.update(campaign).where(campaign.c.campaign_id == cid).values(caller_no=callers)
+        )
+    silent = Silent()
+    rig.dispatcher.gateways = {"simulator": silent}  # type: ignore[dict-item]
+    assert await rig.dispatcher.tick() == 1
+    (task,) = silent.tasks
+    assert task.caller_no == "200"  # no priority ranks as 5
+    (seen,) = silent.campaigns
+    assert (seen.campaign_id, seen.caller_no, seen.gateway) == (cid, "200", "simulator")
+    assert seen.gateway_config == {"mix": {"00603": 1}}
+    assert seen.tz == ZoneInfo("Asia/Shanghai")
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"schedule_param": '{"workdayBeginTime1": "12:00", "workdayEndTime1": "09:00"}'},
+        {"schedule_param": "{"},
+        {"caller_no": "[{"},
+        {"gateway_config": "[]"},
+    ],
+)
+async def test_a_campaign_with_unusable_stored_settings_is_left_out(
+    rig: Rig, stored: dict[str, str]
+) -> None:
+    fine, _ = await _campaign(rig, count=1)
+    async with rig.client() as client:
+        body = campaign_body("Broken")
+        body["strBeginTime"] = rig.clock.now().strftime("%Y-%m-%d 00:00:00")
+        broken = (await client.create_campaign(body))["returnObject"]["id"]
+        await add_numbers(client, broken, "5999")
+    await rig.configure(broken, mix={"00603": 1})
+    async with rig.api.ctx.engine.begin() as conn:
+        await conn.execute(
+            sa.update(campaign).where(campaign.c.campaign_id == broken).values(stored)
+        )
+    silent = Silent()
+    rig.dispatcher.gateways = {"simulator": silent}  # type: ignore[dict-item]
+    assert await rig.dispatcher.tick() == 1
+    assert [t.campaign_id for t in silent.tasks] == [fine]

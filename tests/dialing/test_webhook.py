@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -11,6 +13,8 @@ from openisales.auth import signing
 from openisales.client import C2Auth
 from openisales.dialing.dispatcher import Dispatcher, DispatcherSettings
 from openisales.dialing.gateways.webhook import Webhook
+from openisales.domain.dialing import DialingCampaign
+from openisales.domain.window import Window
 from openisales.services import dialing
 from tests.dialing.conftest import Rig
 from tests.helpers import add_numbers, campaign_body, define
@@ -95,3 +99,29 @@ async def test_a_task_the_cti_refuses_fails_at_once(rig: Rig) -> None:
     record = await rig.record(data_id)
     assert record.last_fail_code == "34606" and record.status == 3  # one number, no retry policy
     assert record.lease_owner is None
+
+
+async def test_the_campaign_url_wins_over_the_default(rig: Rig) -> None:
+    async def report(_reports):  # type: ignore[no-untyped-def]
+        return []
+
+    async with httpx.AsyncClient() as http:
+        gateway = Webhook(http, report, rig.clock, default_url="https://default.example/tasks")
+        moment = datetime(2026, 6, 1, tzinfo=UTC)
+        own = DialingCampaign(
+            vdn_id=1,
+            campaign_id=2,
+            begin=moment,
+            end=moment + timedelta(days=1),
+            window=Window((), ()),
+            max_concurrency=None,
+            gateway="webhook",
+            gateway_config={"url": "https://cti.example/own"},
+            caller_no=None,
+            tz=ZoneInfo("UTC"),
+        )
+        assert gateway.url(own) == "https://cti.example/own"
+        for config in ({}, {"url": ""}, {"url": None}):
+            default = dataclasses.replace(own, gateway_config=config)
+            assert gateway.url(default) == "https://default.example/tasks"
+        assert gateway.agents(own) is None

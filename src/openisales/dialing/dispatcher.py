@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,6 +26,7 @@ from openisales.dialing.gateways.base import CallTask, Gateway
 from openisales.dialing.rounds import run_rounds
 from openisales.domain import window
 from openisales.domain.blocklist import BLOCKED
+from openisales.domain.dialing import DialingCampaign
 from openisales.metrics import Metrics
 from openisales.services import blocklist, dialing
 from openisales.services.dialing import AttemptReport, DialerTiming, DisplayLookup
@@ -125,23 +125,22 @@ class Dispatcher:
             log=log,
         )
 
-    async def _in_window(self, campaign: dispatch.CampaignRow, now: datetime) -> bool:
+    async def _in_window(self, campaign: DialingCampaign, now: datetime) -> bool:
         days = await self._holiday_set(campaign.vdn_id)
-        schedule = msgspec.json.decode(campaign.schedule) if campaign.schedule else {}
-        try:
-            return window.is_open(
-                schedule,
-                begin=campaign.begin,
-                end=campaign.end,
-                tz=ZoneInfo(campaign.time_zone),
-                holidays=days,
-                now=now,
-            )
-        except ValueError:
-            log.warning(
-                "campaign has an unusable schedule", extra={"campaignId": campaign.campaign_id}
-            )
-            return False
+        if campaign.window is not None:  # None: the stored schedule cannot be parsed
+            try:
+                return window.is_open(
+                    campaign.window,
+                    begin=campaign.begin,
+                    end=campaign.end,
+                    tz=campaign.tz,
+                    holidays=days,
+                    now=now,
+                )
+            except ValueError:  # a naive datetime
+                pass
+        log.warning("campaign has an unusable schedule", extra={"campaignId": campaign.campaign_id})
+        return False
 
     async def _holiday_set(self, vdn_id: int) -> frozenset[date]:
         stamp = time.monotonic()
@@ -153,12 +152,10 @@ class Dispatcher:
         self._holidays[vdn_id] = (stamp, days)
         return days
 
-    async def _dispatch(
-        self, campaign: dispatch.CampaignRow, gateway: Gateway, now: datetime
-    ) -> int:
+    async def _dispatch(self, campaign: DialingCampaign, gateway: Gateway, now: datetime) -> int:
         agents = gateway.agents(campaign)
         fallback = self.settings.reservation_fallback_s
-        today = now.astimezone(ZoneInfo(campaign.time_zone)).date().isoformat()
+        today = now.astimezone(campaign.tz).date().isoformat()
         async with transaction(self.engine) as conn:
             if not await dispatch.lock_campaign(conn, campaign.vdn_id, campaign.campaign_id):
                 return 0
@@ -180,8 +177,6 @@ class Dispatcher:
             )
         if not rows:
             return 0
-        callers = msgspec.json.decode(campaign.caller_no) if campaign.caller_no else []
-        caller_no = _first_caller(callers)
         tasks = []
         for row in rows:
             numbers = msgspec.json.decode(row.called_nos)
@@ -194,7 +189,7 @@ class Dispatcher:
                     data_id=row.data_id,
                     attempt_no=row.attempt_no,
                     called=numbers[row.attempt_index]["calledNo"],
-                    caller_no=row.caller or caller_no,
+                    caller_no=row.caller or campaign.caller_no,
                     call_data=row.call_data,
                     work_no=keep,
                 )
@@ -251,14 +246,3 @@ class Dispatcher:
         self._last_housekeeping = time.monotonic()
         if overdue or ended:
             log.info("records completed", extra={"noWriteBack": overdue, "campaignEnded": ended})
-
-
-def _first_caller(callers: object) -> str | None:
-    if isinstance(callers, str):
-        return callers
-    if isinstance(callers, list) and callers:
-        ranked = sorted(
-            (c for c in callers if isinstance(c, dict)), key=lambda c: c.get("priority") or 5
-        )
-        return str(ranked[0].get("accessCode")) if ranked else None
-    return None

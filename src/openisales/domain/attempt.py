@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
+from openisales.domain.calldata import CalledNumber
 from openisales.domain.retry_policy import (
     CommonRetry,
     ResultRetry,
@@ -46,12 +47,6 @@ _BY_CODE = {
 
 def result_type(fail_code: str) -> int:
     return _BY_CODE.get(fail_code, PLATFORM)
-
-
-@dataclass(frozen=True)
-class CalledNumber:
-    called_no: str
-    type: str
 
 
 def rotation(numbers: Sequence[CalledNumber], turns: Sequence[str]) -> list[int]:

@@ -23,6 +23,37 @@ class DataStatus(IntEnum):
     COMPLETED = 3
 
 
+@dataclass(frozen=True, slots=True)
+class CalledNumber:
+    """One of a record's numbers as stored; ``type`` is "" when none was given."""
+
+    called_no: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A call-data record as the engine reads it: where it stands, its numbers decoded.
+
+    Built once per read in ``store/`` and shared by the write-back, the
+    dispatcher's claims and the attempt outcomes, each of which wraps it with
+    what else it reads.
+    """
+
+    vdn_id: int
+    data_id: int
+    campaign_id: int
+    status: DataStatus
+    attempt_no: int  # attempts placed so far
+    attempt_index: int  # the number the last attempt dialled
+    numbers: tuple[CalledNumber, ...]
+
+    @property
+    def called(self) -> str | None:
+        """The number the last attempt dialled (None for a record without numbers)."""
+        return self.numbers[self.attempt_index].called_no if self.numbers else None
+
+
 _COMMON = (
     Str("sessionId", max_len=32, description="the caller's own customer key"),
     Str("caller", max_len=24, allowed=NUMBER_CHARS),

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from openisales.auth.replay import Nonce
-from openisales.domain.attempt import CalledNumber, next_in_rotation
-from openisales.domain.calldata import DataStatus
+from openisales.domain.attempt import next_in_rotation
+from openisales.domain.calldata import DataStatus, Record
 from openisales.domain.retry_policy import BusiAction, BusiRule, decide_busi
 from openisales.validation import Obj, Str
 
@@ -57,33 +57,25 @@ class WriteBackRequest:
 class Target:
     """The record a write-back applies to, as read, with its campaign's rules.
 
-    ``numbers`` are the record's numbers in the order they were added, ``order``
-    their indices in dialling order; ``version`` is the row version the batched
-    write applies against (PostgreSQL's ``xmin``), None on the locking path.
+    ``order`` is the record's number indices in dialling order; ``version`` the
+    row version the batched write applies against (PostgreSQL's ``xmin``),
+    None on the locking path.
     """
 
-    campaign_id: int
-    status: DataStatus
-    attempt_no: int
-    attempt_index: int
-    numbers: tuple[CalledNumber, ...]
-    busi_attempt_no: int | None
+    record: Record
+    busi_attempt_no: int | None  # the attempt the last write-back belonged to
     rules: tuple[BusiRule, ...]
     order: tuple[int, ...]
     call_back_url: str | None
     version: str | None = None
 
-    @property
-    def called(self) -> str | None:
-        """The number the last attempt dialled."""
-        return self.numbers[self.attempt_index].called_no if self.numbers else None
-
     def state(self) -> RecordState:
+        record = self.record
         return RecordState(
-            status=self.status,
-            attempt_no=self.attempt_no,
-            attempt_index=self.attempt_index,
-            next_number=next_in_rotation(self.order, self.attempt_index),
+            status=record.status,
+            attempt_no=record.attempt_no,
+            attempt_index=record.attempt_index,
+            next_number=next_in_rotation(self.order, record.attempt_index),
             busi_attempt_no=self.busi_attempt_no,
         )
 
@@ -192,9 +184,9 @@ def plan(target: Target, request: WriteBackRequest, result_id: int) -> tuple[Out
         result_id=result_id,
         vdn_id=request.vdn_id,
         data_id=request.data_id,
-        campaign_id=target.campaign_id,
-        attempt_no=target.attempt_no,
-        called=target.called,
+        campaign_id=target.record.campaign_id,
+        attempt_no=target.record.attempt_no,
+        called=target.record.called,
         busi_result=request.busi_result,
         sub_status=request.sub_status,
         busi_result_desc=request.busi_result_desc,

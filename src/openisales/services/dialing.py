@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.domain import attempt
-from openisales.domain.calldata import DataStatus
+from openisales.domain.calldata import CalledNumber, DataStatus
 from openisales.domain.retry_policy import policy_from_stored
 from openisales.services import obs_results
 from openisales.store import outbox
@@ -190,9 +190,7 @@ async def record_attempts(
 def _apply(
     row: Any, report: AttemptReport, display: str | None, now: datetime, timing: DialerTiming
 ) -> tuple[attempt.Decision, dict[str, Any], dict[str, Any]]:
-    numbers = [
-        attempt.CalledNumber(n["calledNo"], n.get("type") or "") for n in json.loads(row.called_nos)
-    ]
+    numbers = [CalledNumber(n["calledNo"], n.get("type") or "") for n in json.loads(row.called_nos)]
     counters = attempt.Counters(
         day_attempts=row.day_attempts,
         attempt_day=row.attempt_day,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -37,10 +36,9 @@ async def pull(
         ]
         days = await holidays.holiday_set(conn, vdn_id) if campaigns else frozenset()
     for campaign in campaigns:
-        tz = ZoneInfo(campaign.time_zone)
-        schedule = msgspec.json.decode(campaign.schedule) if campaign.schedule else {}
-        if not window.is_open(
-            schedule, begin=campaign.begin, end=campaign.end, tz=tz, holidays=days, now=now
+        tz = campaign.tz
+        if campaign.window is None or not window.is_open(
+            campaign.window, begin=campaign.begin, end=campaign.end, tz=tz, holidays=days, now=now
         ):
             continue
         async with transaction(engine) as conn:

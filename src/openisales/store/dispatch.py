@@ -8,7 +8,7 @@ workers); on SQLite the whole transaction runs under ``BEGIN IMMEDIATE``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openisales.domain.calldata import DataStatus
+from openisales.domain.dialing import DialingCampaign, dialing_campaign
 from openisales.store import outbox
 from openisales.store.tables import campaign, data, vdn
 
@@ -25,23 +26,15 @@ AWAITING = int(DataStatus.AWAITING_RESULT)
 COMPLETED = int(DataStatus.COMPLETED)
 RUNNING = 2
 
-
-@dataclass(frozen=True)
-class CampaignRow:
-    vdn_id: int
-    campaign_id: int
-    begin: datetime
-    end: datetime
-    schedule: str
-    max_concurrency: int | None
-    gateway: str | None
-    gateway_config: str | None
-    caller_no: str
-    time_zone: str
+log = logging.getLogger("openisales.store")
 
 
-async def running_campaigns(conn: AsyncConnection, now: datetime) -> list[CampaignRow]:
-    """Campaigns in status running whose [begin, end) holds ``now``."""
+async def running_campaigns(conn: AsyncConnection, now: datetime) -> list[DialingCampaign]:
+    """Campaigns in status running whose [begin, end) holds ``now``, settings decoded.
+
+    A campaign whose stored caller numbers, gateway configuration or time zone
+    cannot be decoded is logged and left out (it cannot be dialled).
+    """
     rows = await conn.execute(
         sa.select(
             campaign.c.vdn_id,
@@ -63,7 +56,17 @@ async def running_campaigns(conn: AsyncConnection, now: datetime) -> list[Campai
         )
         .order_by(campaign.c.vdn_id, campaign.c.campaign_id)
     )
-    return [CampaignRow(**r._asdict()) for r in rows]
+    campaigns: list[DialingCampaign] = []
+    for r in rows:
+        try:
+            campaigns.append(dialing_campaign(**r._asdict()))
+        except ValueError as exc:
+            log.warning(
+                "campaign has unusable dialing settings: %s",
+                exc,
+                extra={"vdnId": r.vdn_id, "campaignId": r.campaign_id},
+            )
+    return campaigns
 
 
 async def lock_campaign(conn: AsyncConnection, vdn_id: int, campaign_id: int) -> bool:

@@ -12,7 +12,6 @@ once: numbers decoded, busiPolicy parsed, dialling order computed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,11 +20,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openisales.domain.attempt import CalledNumber, rotation
-from openisales.domain.calldata import DataStatus
+from openisales.domain.attempt import rotation
 from openisales.domain.retry_policy import BusiRule, rules_from_json, turns_from_json
 from openisales.domain.writeback import Target, WriteBack
-from openisales.store import outbox
+from openisales.store import outbox, records
 from openisales.store.tables import campaign, data, data_result
 
 
@@ -87,22 +85,12 @@ def fields() -> tuple[str, ...]:
 
 # The columns a write-back reads; the batched read selects the same names.
 TARGET_COLUMNS = (
-    data.c.campaign_id,
-    data.c.status,
-    data.c.attempt_no,
-    data.c.attempt_index,
-    data.c.called_nos,
+    *records.COLUMNS,
     data.c.busi_attempt_no,
     campaign.c.busi_policy,
     campaign.c.call_policy,
     campaign.c.call_back_url,
 )
-
-
-@lru_cache(maxsize=65_536)
-def numbers(called_nos: str) -> tuple[CalledNumber, ...]:
-    """A record's stored ``called_nos`` JSON -> its numbers."""
-    return tuple(CalledNumber(n["calledNo"], n.get("type") or "") for n in json.loads(called_nos))
 
 
 @lru_cache(maxsize=4096)
@@ -112,17 +100,13 @@ def _rules(busi_policy: str | None) -> tuple[BusiRule, ...]:
 
 @lru_cache(maxsize=65_536)
 def _order(called_nos: str, call_policy: str | None) -> tuple[int, ...]:
-    return tuple(rotation(numbers(called_nos), turns_from_json(call_policy)))
+    return tuple(rotation(records.numbers(called_nos), turns_from_json(call_policy)))
 
 
 def target(row: Any, version: str | None = None) -> Target:
     """The typed :class:`Target` of a row with :data:`TARGET_COLUMNS`."""
     return Target(
-        campaign_id=row.campaign_id,
-        status=DataStatus(row.status),
-        attempt_no=row.attempt_no,
-        attempt_index=row.attempt_index,
-        numbers=numbers(row.called_nos),
+        record=records.record(row),
         busi_attempt_no=row.busi_attempt_no,
         rules=_rules(row.busi_policy),
         order=_order(row.called_nos, row.call_policy),

@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from openisales.domain.dialing import DialingCampaign
 from openisales.services.dialing import Applied, AttemptReport
-from openisales.store.dispatch import CampaignRow
 
 
 @dataclass(frozen=True)
@@ -54,10 +54,10 @@ Reporter = Callable[[list[AttemptReport]], Awaitable[list[Applied]]]
 class Gateway(Protocol):
     name: str
 
-    def agents(self, campaign: CampaignRow) -> frozenset[str] | None:
+    def agents(self, campaign: DialingCampaign) -> frozenset[str] | None:
         """Agents this gateway can route a reserved call to; None = any (it routes by workNo)."""
         ...
 
-    async def dispatch(self, campaign: CampaignRow, tasks: Sequence[CallTask]) -> None:
+    async def dispatch(self, campaign: DialingCampaign, tasks: Sequence[CallTask]) -> None:
         """Hand the tasks over; outcomes come back through the reporter later (or at once)."""
         ...

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from openisales.dialing.gateways.base import CallTask, Gateway
-from openisales.store.dispatch import CampaignRow
+from openisales.domain.dialing import DialingCampaign
 
 
 @dataclass
@@ -24,9 +24,9 @@ class Recording:
     def __post_init__(self) -> None:
         self.name = self.inner.name
 
-    def agents(self, campaign: CampaignRow) -> frozenset[str] | None:
+    def agents(self, campaign: DialingCampaign) -> frozenset[str] | None:
         return self.inner.agents(campaign)
 
-    async def dispatch(self, campaign: CampaignRow, tasks: Sequence[CallTask]) -> None:
+    async def dispatch(self, campaign: DialingCampaign, tasks: Sequence[CallTask]) -> None:
         self.tasks.extend(tasks)
         await self.inner.dispatch(campaign, tasks)

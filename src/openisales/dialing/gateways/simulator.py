@@ -11,7 +11,6 @@ and the same order of calls a run is reproducible.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,8 +19,8 @@ from typing import Any
 
 from openisales.clock import Clock
 from openisales.dialing.gateways.base import CallTask, Reporter
+from openisales.domain.dialing import DialingCampaign, JsonObject
 from openisales.services.dialing import AttemptReport
-from openisales.store.dispatch import CampaignRow
 
 DEFAULT_MIX = {"00000": 0.6, "00537": 0.15, "00603": 0.15, "01040": 0.05, "00548": 0.05}
 
@@ -39,8 +38,8 @@ class SimulatorConfig:
     talk_s: float = 0.0
 
     @classmethod
-    def from_json(cls, text: str | None) -> SimulatorConfig:
-        raw = json.loads(text) if text else {}
+    def from_config(cls, raw: JsonObject) -> SimulatorConfig:
+        """The simulator's settings from a campaign's decoded ``gateway_config``."""
         return cls(
             seed=int(raw.get("seed", 0)),
             mix={str(k): float(v) for k, v in (raw.get("mix") or DEFAULT_MIX).items()},
@@ -62,17 +61,17 @@ class Simulator:
         self._running: set[asyncio.Task[None]] = set()
         self.written: list[tuple[int, str, str]] = []  # (data_id, workNo, resultCode)
 
-    def _campaign(self, campaign: CampaignRow) -> tuple[SimulatorConfig, random.Random]:
+    def _campaign(self, campaign: DialingCampaign) -> tuple[SimulatorConfig, random.Random]:
         key = (campaign.vdn_id, campaign.campaign_id)
         if key not in self._state:
-            config = SimulatorConfig.from_json(campaign.gateway_config)
+            config = SimulatorConfig.from_config(campaign.gateway_config)
             self._state[key] = (config, random.Random(config.seed))
         return self._state[key]
 
-    def agents(self, campaign: CampaignRow) -> frozenset[str] | None:
+    def agents(self, campaign: DialingCampaign) -> frozenset[str] | None:
         return frozenset(self._campaign(campaign)[0].agents)
 
-    async def dispatch(self, campaign: CampaignRow, tasks: Sequence[CallTask]) -> None:
+    async def dispatch(self, campaign: DialingCampaign, tasks: Sequence[CallTask]) -> None:
         config, rng = self._campaign(campaign)
         codes, weights = list(config.mix), list(config.mix.values())
         outcomes = [(task, rng.choices(codes, weights)[0]) for task in tasks]

@@ -16,8 +16,8 @@ import httpx
 
 from openisales.clock import Clock
 from openisales.dialing.gateways.base import CallTask, Reporter
+from openisales.domain.dialing import DialingCampaign
 from openisales.services.dialing import AttemptReport
-from openisales.store.dispatch import CampaignRow
 
 ATTEMPT_FAILED = "34606"
 log = logging.getLogger("openisales.dialing")
@@ -34,14 +34,13 @@ class Webhook:
         self._clock = clock
         self._default_url = default_url
 
-    def agents(self, campaign: CampaignRow) -> frozenset[str] | None:  # noqa: ARG002
+    def agents(self, campaign: DialingCampaign) -> frozenset[str] | None:  # noqa: ARG002
         return None  # the CTI routes a reserved call to its agent itself
 
-    def url(self, campaign: CampaignRow) -> str:
-        config = json.loads(campaign.gateway_config) if campaign.gateway_config else {}
-        return str(config.get("url") or self._default_url)
+    def url(self, campaign: DialingCampaign) -> str:
+        return str(campaign.gateway_config.get("url") or self._default_url)
 
-    async def dispatch(self, campaign: CampaignRow, tasks: Sequence[CallTask]) -> None:
+    async def dispatch(self, campaign: DialingCampaign, tasks: Sequence[CallTask]) -> None:
         url = self.url(campaign)
         refused: list[AttemptReport] = []
         for task in tasks:
