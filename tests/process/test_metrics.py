@@ -15,7 +15,7 @@ import pytest
 from openisales.client import AsyncClient
 from tests.conftest import ENGINES, MASTER_KEY
 from tests.helpers import add_numbers, define, make_campaign
-from tests.test_crash import _cli, _free_port, _wait_ready
+from tests.process.test_crash import _cli, _free_port, _wait_ready
 
 pytestmark = [
     pytest.mark.postgres,
