@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openisales.clock import Clock
@@ -178,30 +177,31 @@ class Dispatcher:
         if not rows:
             return 0
         tasks = []
-        for row in rows:
-            numbers = msgspec.json.decode(row.called_nos)
-            reserved = row.reserved_work_no
+        for claim in rows:
+            record = claim.record
+            reserved = claim.reserved_work_no
             keep = reserved if agents is None or reserved in agents else None
             tasks.append(
                 CallTask(
-                    vdn_id=row.vdn_id,
-                    campaign_id=row.campaign_id,
-                    data_id=row.data_id,
-                    attempt_no=row.attempt_no,
-                    called=numbers[row.attempt_index]["calledNo"],
-                    caller_no=row.caller or campaign.caller_no,
-                    call_data=row.call_data,
+                    vdn_id=record.vdn_id,
+                    campaign_id=record.campaign_id,
+                    data_id=record.data_id,
+                    attempt_no=record.attempt_no,
+                    called=record.numbers[record.attempt_index].called_no,
+                    caller_no=claim.caller or campaign.caller_no,
+                    call_data=claim.call_data,
                     work_no=keep,
                 )
             )
-            if row.attempt_no > 1 and row.next_call_time is not None:
-                self.metrics.lateness.observe(max(0.0, (now - row.next_call_time).total_seconds()))
+            if record.attempt_no > 1 and claim.next_call_time is not None:
+                late = (now - claim.next_call_time).total_seconds()
+                self.metrics.lateness.observe(max(0.0, late))
             log.info(
                 "dispatch",
                 extra={
-                    "dataId": str(row.data_id),
-                    "campaignId": row.campaign_id,
-                    "attemptNo": row.attempt_no,
+                    "dataId": str(record.data_id),
+                    "campaignId": record.campaign_id,
+                    "attemptNo": record.attempt_no,
                     "workNo": keep,
                     "gateway": gateway.name,
                 },

@@ -30,6 +30,9 @@ class CalledNumber:
     called_no: str
     type: str
 
+    def wire(self) -> dict[str, str]:
+        return {"calledNo": self.called_no, "type": self.type}
+
 
 @dataclass(frozen=True, slots=True)
 class Record:

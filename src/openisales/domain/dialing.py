@@ -1,4 +1,4 @@
-"""A campaign as the dialing engine sees it: its stored settings decoded once.
+"""A campaign and a claimed record as the dialing engine sees them, decoded once.
 
 The store keeps a campaign's schedule, gateway configuration and caller
 numbers as JSON text and the VDN's time zone as a name. :func:`dialing_campaign`
@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from openisales.domain.calldata import Record
 from openisales.domain.window import Window
 
 DEFAULT_CALLER_PRIORITY = 5  # a caller number without (or with a 0) priority ranks here
@@ -163,3 +164,18 @@ def dialing_campaign(
         caller_no=decode_caller(caller_no),
         tz=zone_info(time_zone),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A record the dispatcher claimed: being called now, ``record.attempt_no`` its new attempt.
+
+    ``next_call_time`` is when it was due (retry lateness is measured from it);
+    ``reserved_work_no`` the agent its retry is reserved for, if any.
+    """
+
+    record: Record
+    caller: str | None
+    call_data: str | None
+    reserved_work_no: str | None
+    next_call_time: datetime | None

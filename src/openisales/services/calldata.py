@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +11,7 @@ from openisales.domain.calldata import NewRecord
 from openisales.domain.campaign import EXPIRED, effective_status
 from openisales.errors import Conflict, NotFound
 from openisales.services import blocklist
-from openisales.store import calldata as store
+from openisales.store import calldata as store, records
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import reading, transaction
 
@@ -125,7 +124,7 @@ async def query(
         "dataId": str(row.data_id),
         "campaignId": row.campaign_id,
         "properties": properties,
-        "calledNos": json.loads(row.called_nos),
+        "calledNos": [n.wire() for n in records.numbers(row.called_nos)],
         "status": row.status,
         "attemptNo": row.attempt_no,
         "nextCallTime": _time(row.next_call_time),

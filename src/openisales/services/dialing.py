@@ -13,19 +13,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.domain import attempt
-from openisales.domain.calldata import CalledNumber, DataStatus
-from openisales.domain.retry_policy import policy_from_stored
+from openisales.domain.calldata import DataStatus
 from openisales.services import obs_results
-from openisales.store import outbox
+from openisales.store import attempts, outbox
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import transaction
-from openisales.store.tables import campaign, data, data_campaign_vdn, data_result, vdn
 
 NO_RESULT = "34608"  # Huawei: no result, written back on timeout
 
@@ -70,68 +66,6 @@ async def display_map(conn: AsyncConnection, vdn_id: int) -> Mapping[str, str]:
     return await obs_results.mapping(conn, vdn_id=vdn_id)
 
 
-_LOCK_COLUMNS = (
-    data.c.vdn_id,
-    data.c.data_id,
-    data.c.campaign_id,
-    data.c.status,
-    data.c.attempt_no,
-    data.c.attempt_index,
-    data.c.called_nos,
-    data.c.day_attempts,
-    data.c.attempt_day,
-    data.c.first_attempt_day,
-    data.c.result_retries,
-    campaign.c.policy_type,
-    campaign.c.policy_json,
-    campaign.c.no_retry_policy,
-    campaign.c.call_policy,
-    vdn.c.time_zone,
-)
-
-_UPDATE = (
-    sa.update(data)
-    .where(data.c.vdn_id == sa.bindparam("k_vdn"), data.c.data_id == sa.bindparam("k_data"))
-    .values(
-        status=sa.bindparam("v_status"),
-        next_index=sa.bindparam("v_next_index"),
-        next_call_time=sa.bindparam("v_next_call_time"),
-        priority=0,
-        reserved_work_no=sa.case(
-            (sa.bindparam("v_keep_reservation"), data.c.reserved_work_no), else_=None
-        ),
-        lease_owner=None,
-        lease_expires_at=None,
-        last_fail_code=sa.bindparam("v_fail_code"),
-        last_call_status=sa.bindparam("v_call_status"),
-        last_result_code=sa.bindparam("v_result_code"),
-        last_call_id=sa.bindparam("v_call_id"),
-        result_retries=sa.bindparam("v_result_retries"),
-        complete_reason=sa.bindparam("v_reason"),
-        completed_at=sa.bindparam("v_completed_at"),
-        updated_at=sa.bindparam("v_now"),
-    )
-)
-
-
-async def _lock(conn: AsyncConnection, reports: list[AttemptReport]) -> dict[tuple[int, int], Any]:
-    by_vdn: dict[int, list[int]] = {}
-    for r in reports:
-        by_vdn.setdefault(r.vdn_id, []).append(r.data_id)
-    rows: dict[tuple[int, int], Any] = {}
-    for vdn_id, ids in sorted(by_vdn.items()):
-        stmt = (
-            sa.select(*_LOCK_COLUMNS)
-            .select_from(data_campaign_vdn())
-            .where(data.c.vdn_id == vdn_id, data.c.data_id.in_(sorted(set(ids))))
-            .order_by(data.c.data_id)
-            .with_for_update(of=data)
-        )
-        for row in await conn.execute(stmt):
-            rows[(row.vdn_id, row.data_id)] = row
-    return rows
-
-
 async def record_attempts(
     engine: AsyncEngine,
     ids: IdAllocator,
@@ -150,7 +84,7 @@ async def record_attempts(
         result_ids[vdn_id] = [compose(vdn_id, n) for n in await ids.take(vdn_id, "result", count)]
     applied: list[Applied] = []
     async with transaction(engine) as conn:
-        rows = await _lock(conn, reports)
+        rows = await attempts.lock(conn, ((r.vdn_id, r.data_id) for r in reports))
         maps = {v: await displays(conn, v) for v in {r.vdn_id for r in reports}}
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
@@ -163,8 +97,8 @@ async def record_attempts(
                 continue
             if (
                 key in seen
-                or row.status != int(DataStatus.CALLING)
-                or row.attempt_no != report.attempt_no
+                or row.record.status != DataStatus.CALLING
+                or row.record.attempt_no != report.attempt_no
             ):
                 applied.append(Applied(report, False))
                 continue
@@ -174,10 +108,9 @@ async def record_attempts(
             insert["result_id"] = result_ids[report.vdn_id].pop()
             inserts.append(insert)
             updates.append(update)
-            applied.append(Applied(report, True, False, decision.kind, display, row.campaign_id))
-        if inserts:
-            await conn.execute(sa.insert(data_result), inserts)
-            await conn.execute(_UPDATE, updates)
+            campaign_id = row.record.campaign_id
+            applied.append(Applied(report, True, False, decision.kind, display, campaign_id))
+        await attempts.record(conn, inserts, updates)
         completed: dict[int, list[int]] = {}
         for item in applied:
             if item.applied and item.kind == attempt.Kind.COMPLETE:
@@ -188,25 +121,21 @@ async def record_attempts(
 
 
 def _apply(
-    row: Any, report: AttemptReport, display: str | None, now: datetime, timing: DialerTiming
+    target: attempts.AttemptTarget,
+    report: AttemptReport,
+    display: str | None,
+    now: datetime,
+    timing: DialerTiming,
 ) -> tuple[attempt.Decision, dict[str, Any], dict[str, Any]]:
-    numbers = [CalledNumber(n["calledNo"], n.get("type") or "") for n in json.loads(row.called_nos)]
-    counters = attempt.Counters(
-        day_attempts=row.day_attempts,
-        attempt_day=row.attempt_day,
-        first_attempt_day=row.first_attempt_day,
-        result_retries=json.loads(row.result_retries) if row.result_retries else {},
-    )
+    row = target.record
     decision = attempt.decide(
         fail_code=report.fail_code,
         display_code=display,
         index=row.attempt_index,
-        numbers=numbers,
-        counters=counters,
-        policy=policy_from_stored(
-            row.policy_type, row.policy_json, row.no_retry_policy, row.call_policy
-        ),
-        tz=ZoneInfo(row.time_zone),
+        numbers=row.numbers,
+        counters=target.counters,
+        policy=target.policy,
+        tz=target.tz,
         now=now,
         common_interval_s=timing.common_interval_s,
     )
@@ -228,7 +157,7 @@ def _apply(
         "campaign_id": row.campaign_id,
         "kind": "attempt",
         "attempt_no": row.attempt_no,
-        "called": numbers[row.attempt_index].called_no if numbers else None,
+        "called": row.called,
         "call_status": 6 if answered else 5,
         "fail_code": report.fail_code,
         "result_code": display,

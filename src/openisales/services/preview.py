@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openisales.domain import window
@@ -58,16 +57,15 @@ async def pull(
                 reserved_for=work_no,
             )
         if rows:
-            row = rows[0]
-            numbers = msgspec.json.decode(row.called_nos)
+            record, claim = rows[0].record, rows[0]
             return {
-                "attemptId": f"{row.data_id}:{row.attempt_no}",
-                "campaignId": row.campaign_id,
-                "dataId": str(row.data_id),
-                "attemptNo": row.attempt_no,
-                "called": numbers[row.attempt_index]["calledNo"],
-                "calledNos": numbers,
-                "callData": row.call_data,
+                "attemptId": f"{record.data_id}:{record.attempt_no}",
+                "campaignId": record.campaign_id,
+                "dataId": str(record.data_id),
+                "attemptNo": record.attempt_no,
+                "called": record.numbers[record.attempt_index].called_no,
+                "calledNos": [n.wire() for n in record.numbers],
+                "callData": claim.call_data,
                 "workNo": work_no,
             }
     return None

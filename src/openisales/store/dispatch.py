@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openisales.domain.calldata import DataStatus
-from openisales.domain.dialing import DialingCampaign, dialing_campaign
-from openisales.store import outbox
+from openisales.domain.dialing import Claim, DialingCampaign, dialing_campaign
+from openisales.store import outbox, records
 from openisales.store.tables import campaign, data, vdn
 
 CALLING = int(DataStatus.CALLING)
@@ -88,12 +88,7 @@ async def count_calling(conn: AsyncConnection, vdn_id: int, campaign_id: int) ->
 
 
 CLAIMED_COLUMNS = (
-    data.c.vdn_id,
-    data.c.data_id,
-    data.c.campaign_id,
-    data.c.attempt_no,
-    data.c.attempt_index,
-    data.c.called_nos,
+    *records.COLUMNS,
     data.c.caller,
     data.c.call_data,
     data.c.reserved_work_no,
@@ -114,7 +109,7 @@ async def claim(
     agents: frozenset[str] | None,
     fallback_before: datetime | None,
     reserved_for: str | None = None,
-) -> list[sa.Row[Any]]:
+) -> list[Claim]:
     """Mark up to ``limit`` due records as being called and return them.
 
     Due: waiting with ``next_call_time <= now``. Scheduled records (retries,
@@ -125,7 +120,7 @@ async def claim(
     ``fallback_before``. ``reserved_for`` claims only records reserved for that
     agent (preview pull).
     """
-    claimed: list[sa.Row[Any]] = []
+    claimed: list[Claim] = []
     for priority in (0, 1):
         if len(claimed) >= limit:
             break
@@ -160,7 +155,7 @@ async def _claim_pass(
     agents: frozenset[str] | None,
     fallback_before: datetime | None,
     reserved_for: str | None,
-) -> list[sa.Row[Any]]:
+) -> list[Claim]:
     due: list[sa.ColumnElement[bool]] = [
         data.c.vdn_id == vdn_id,
         data.c.campaign_id == campaign_id,
@@ -204,10 +199,27 @@ async def _claim_pass(
         )
         .returning(*CLAIMED_COLUMNS)
     )
-    return list(await conn.execute(stmt))
+    return [
+        Claim(
+            record=records.record(row),
+            caller=row.caller,
+            call_data=row.call_data,
+            reserved_work_no=row.reserved_work_no,
+            next_call_time=row.next_call_time,
+        )
+        for row in await conn.execute(stmt)
+    ]
 
 
-async def expired_leases(conn: AsyncConnection, now: datetime, limit: int) -> list[sa.Row[Any]]:
+class Expired(NamedTuple):
+    """An attempt whose lease ran out: the record and the attempt it was on."""
+
+    vdn_id: int
+    data_id: int
+    attempt_no: int
+
+
+async def expired_leases(conn: AsyncConnection, now: datetime, limit: int) -> list[Expired]:
     """Records being called whose lease ran out (their outcome never arrived)."""
     stmt = (
         sa.select(data.c.vdn_id, data.c.data_id, data.c.attempt_no)
@@ -215,7 +227,7 @@ async def expired_leases(conn: AsyncConnection, now: datetime, limit: int) -> li
         .order_by(data.c.lease_expires_at)
         .limit(limit)
     )
-    return list(await conn.execute(stmt))
+    return [Expired(r.vdn_id, r.data_id, r.attempt_no) for r in await conn.execute(stmt)]
 
 
 def _complete(chosen: Any, reason: str, now: datetime) -> Any:

@@ -17,14 +17,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openisales.domain.push import push_id
+from openisales.store import records
 from openisales.store.tables import campaign, data, data_campaign_vdn, push_outbox, vdn
 
 PENDING, DELIVERED, FAILED = 0, 1, 2
 
 
 def _record(row: Any, seq: int) -> dict[str, Any]:
-    numbers = json.loads(row.called_nos) if row.called_nos else []
-    called = numbers[row.attempt_index]["calledNo"] if numbers else None
+    numbers = records.numbers(row.called_nos) if row.called_nos else ()
+    called = numbers[row.attempt_index].called_no if numbers else None
     # the VDN's wall clock, like callTimeStr in the call-result query
     when = row.completed_at.astimezone(ZoneInfo(row.time_zone)) if row.completed_at else None
     return {
