@@ -14,7 +14,7 @@ from openisales.auth.replay import Nonce
 from openisales.domain.calldata import DataStatus
 from openisales.domain.writeback import WriteBack
 from openisales.errors import StorageError
-from openisales.store import writeback_fast as fast
+from openisales.store import writeback_batch as batch, writeback_fast as fast
 from openisales.store.engine import create_engine
 from openisales.store.tables import auth_nonce, data, data_result
 from tests.conftest import Api
@@ -47,12 +47,12 @@ def nonce(key: str, *, expires: datetime = NOW + timedelta(minutes=15)) -> Nonce
     return Nonce(1, key, expires, NOW)
 
 
-async def read(api: Api, *keys: fast.ReadKey) -> list[fast.Read]:
+async def read(api: Api, *keys: batch.ReadKey) -> list[batch.Read]:
     async with api.ctx.engine.connect() as conn:
-        return await fast.read_many(conn, list(keys))
+        return await batch.read_many(conn, list(keys))
 
 
-def write_of(seen: fast.Read, data_id: int, result_id: int, **changes: object) -> fast.Write:
+def write_of(seen: batch.Read, data_id: int, result_id: int, **changes: object) -> batch.Write:
     """A write-back that schedules a retry of ``data_id`` for agent 2033 in a minute."""
     assert seen.target is not None and seen.target.version is not None
     wb = WriteBack(
@@ -78,12 +78,12 @@ def write_of(seen: fast.Read, data_id: int, result_id: int, **changes: object) -
     )
     fields: dict[str, object] = {"version": seen.target.version, "nonce": None}
     fields.update(changes)
-    return fast.Write(wb, **fields)  # type: ignore[arg-type]
+    return batch.Write(wb, **fields)  # type: ignore[arg-type]
 
 
-async def write(api: Api, *writes: fast.Write) -> list[bool]:
+async def write(api: Api, *writes: batch.Write) -> list[bool]:
     async with api.ctx.engine.connect() as conn:
-        return await fast.write_many(conn, list(writes))
+        return await batch.write_many(conn, list(writes))
 
 
 async def history(api: Api) -> list[sa.Row]:
@@ -106,10 +106,10 @@ async def test_a_batch_read_answers_each_key_in_order(api: Api, records: list[in
         )
     seen = await read(
         api,
-        fast.ReadKey(1, second, None, NOW),
-        fast.ReadKey(1, 999, None, NOW),  # no such record
-        fast.ReadKey(2, first, None, NOW),  # in another VDN
-        fast.ReadKey(1, first, nonce("used"), NOW),
+        batch.ReadKey(1, second, None, NOW),
+        batch.ReadKey(1, 999, None, NOW),  # no such record
+        batch.ReadKey(2, first, None, NOW),  # in another VDN
+        batch.ReadKey(1, first, nonce("used"), NOW),
     )
     assert [s.target is not None for s in seen] == [True, False, False, True]
     assert [s.replayed for s in seen] == [False, False, False, True]
@@ -120,7 +120,7 @@ async def test_a_batch_read_answers_each_key_in_order(api: Api, records: list[in
 
 async def test_a_batch_write_applies_each_fresh_version_once(api: Api, records: list[int]) -> None:
     first, second, third = records
-    a, b, c = await read(api, *(fast.ReadKey(1, r, None, NOW) for r in records))
+    a, b, c = await read(api, *(batch.ReadKey(1, r, None, NOW) for r in records))
     stale = write_of(c, third, 13, version=str(int(c.target.version) + 1))
     applied = await write(
         api,
@@ -158,7 +158,7 @@ async def test_a_live_nonce_refuses_the_write_and_an_expired_one_is_renewed(
                 {"vdn_id": 1, "digest": "old", "expires_at": NOW - timedelta(minutes=5)},
             ],
         )
-    a, b = await read(api, fast.ReadKey(1, first, None, NOW), fast.ReadKey(1, second, None, NOW))
+    a, b = await read(api, batch.ReadKey(1, first, None, NOW), batch.ReadKey(1, second, None, NOW))
     renewed = NOW + timedelta(minutes=15)
     applied = await write(
         api,
@@ -172,7 +172,7 @@ async def test_a_live_nonce_refuses_the_write_and_an_expired_one_is_renewed(
 
 async def test_a_member_that_breaks_its_batch_fails_alone(api: Api, records: list[int]) -> None:
     first, second, third = records
-    a, b, c = await read(api, *(fast.ReadKey(1, r, None, NOW) for r in records))
+    a, b, c = await read(api, *(batch.ReadKey(1, r, None, NOW) for r in records))
     path = fast.FastPath(api.ctx.engine, failure_code="0200999", max_in_flight=1)
     blocker = asyncio.create_task(path.write(write_of(a, first, 30)))
     await asyncio.sleep(0)
@@ -198,7 +198,7 @@ async def test_a_record_another_transaction_holds_is_skipped_not_waited_for(
     api: Api, records: list[int], other: AsyncEngine
 ) -> None:
     first, second, _ = records
-    a, b = await read(api, fast.ReadKey(1, first, None, NOW), fast.ReadKey(1, second, None, NOW))
+    a, b = await read(api, batch.ReadKey(1, first, None, NOW), batch.ReadKey(1, second, None, NOW))
     lock = sa.select(data.c.data_id).where(data.c.data_id == sa.bindparam("id")).with_for_update()
     async with other.begin() as conn:
         await conn.execute(lock, {"id": first})
@@ -215,7 +215,7 @@ async def test_a_record_changed_since_it_was_read_is_not_applied_one_only_locked
     api: Api, records: list[int]
 ) -> None:
     first, second, _ = records
-    a, b = await read(api, fast.ReadKey(1, first, None, NOW), fast.ReadKey(1, second, None, NOW))
+    a, b = await read(api, batch.ReadKey(1, first, None, NOW), batch.ReadKey(1, second, None, NOW))
     async with api.ctx.engine.begin() as other:
         await other.execute(sa.update(data).where(data.c.data_id == first).values(work_no="9"))
     async with api.ctx.engine.begin() as other:  # held, then released unchanged
@@ -229,7 +229,7 @@ async def test_a_held_record_does_not_hold_up_the_others_on_the_fast_paths_own_s
     api: Api, records: list[int], other: AsyncEngine
 ) -> None:
     first, second, _ = records
-    a, b = await read(api, fast.ReadKey(1, first, None, NOW), fast.ReadKey(1, second, None, NOW))
+    a, b = await read(api, batch.ReadKey(1, first, None, NOW), batch.ReadKey(1, second, None, NOW))
     path = fast.FastPath.connect(
         api.ctx.settings.effective_database_url, failure_code="0200999", timeout=10
     )
@@ -257,9 +257,9 @@ async def test_the_fast_path_recovers_from_lost_connections_at_once(
         api.ctx.settings.effective_database_url, failure_code="0200999", timeout=10
     )
     try:
-        (a,) = await read(api, fast.ReadKey(1, first, None, NOW))
+        (a,) = await read(api, batch.ReadKey(1, first, None, NOW))
         assert await path.write(write_of(a, first, 71)) is True
-        assert (await path.read(fast.ReadKey(1, second, None, NOW))).target is not None
+        assert (await path.read(batch.ReadKey(1, second, None, NOW))).target is not None
         async with api.ctx.engine.connect() as conn:
             ended = await conn.scalar(
                 sa.text(
@@ -270,9 +270,9 @@ async def test_the_fast_path_recovers_from_lost_connections_at_once(
             )
         assert ended >= 1
         await asyncio.sleep(0.2)  # asyncpg notices the closed sockets
-        (c,) = await read(api, fast.ReadKey(1, third, None, NOW))
+        (c,) = await read(api, batch.ReadKey(1, third, None, NOW))
         assert await path.write(write_of(c, third, 72)) is True
-        assert (await path.read(fast.ReadKey(1, second, None, NOW))).target is not None
+        assert (await path.read(batch.ReadKey(1, second, None, NOW))).target is not None
     finally:
         await path.close()
 
@@ -295,7 +295,7 @@ async def test_expired_nonces_are_pruned_as_write_backs_go_by(
     )
     try:
         for n, record in enumerate(records[:2]):
-            (seen,) = await read(api, fast.ReadKey(1, record, None, NOW))
+            (seen,) = await read(api, batch.ReadKey(1, record, None, NOW))
             assert await path.write(write_of(seen, record, 60 + n, nonce=nonce(f"k{n}"))) is True
     finally:
         await path.close()  # waits for the clean-up it started in the background
@@ -327,8 +327,8 @@ async def test_the_generic_plans_find_records_by_primary_key(api: Api, records: 
             await driver.execute("ANALYZE t_isl_data, t_isl_campaign")
             plans = []
             for name, sql, params in (
-                ("r", fast._READ_SQL, 4),
-                ("w", fast._WRITE_SQL, len(fast._COLUMNS)),
+                ("r", batch._READ_SQL, 4),
+                ("w", batch._WRITE_SQL, len(batch._COLUMNS)),
             ):
                 await driver.execute(f"PREPARE {name} AS {sql}")
                 nulls = ", ".join(["NULL"] * params)

@@ -8,7 +8,12 @@ from openisales.auth.replay import REPLAYED, ReplayGuard
 from openisales.domain.business_result import sub_status_belongs
 from openisales.domain.writeback import Outcome, WriteBackRequest, plan
 from openisales.errors import AuthError, Conflict, NotFound
-from openisales.store import busi_results, writeback as records, writeback_fast as fast_path
+from openisales.store import (
+    busi_results,
+    writeback as records,
+    writeback_batch as batch,
+    writeback_fast as fast_path,
+)
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import reading, transaction
 
@@ -119,7 +124,7 @@ async def _optimistic(
 ) -> Outcome | None:
     """The two-round-trip write-back; None when the transactional path must run."""
     vdn_id = request.vdn_id
-    key = fast_path.ReadKey(vdn_id, request.data_id, request.nonce, request.now)
+    key = batch.ReadKey(vdn_id, request.data_id, request.nonce, request.now)
     for _ in range(3):
         seen = await fast.read(key)
         if seen.replayed:
@@ -136,7 +141,7 @@ async def _optimistic(
             fast.leave("push")  # the result push must be queued in the same transaction
             return None
         assert seen.target.version is not None  # the batched read always reads it
-        if await fast.write(fast_path.Write(written, seen.target.version, request.nonce)):
+        if await fast.write(batch.Write(written, seen.target.version, request.nonce)):
             return outcome
     fast.leave("contention")  # the record kept changing (or stayed busy): take the lock
     return None
