@@ -4,19 +4,17 @@ import json
 
 import pytest
 
+from openisales.domain.busi_policy import BusiAction, check_busi_references, rules_from_json
 from openisales.domain.retry_policy import (
     RETRY_POLICY_SPEC,
-    BusiAction,
     CommonRetry,
     ResultRetry,
     ResultRule,
     RetryPolicy,
     call_policy_turns,
-    check_busi_references,
     load_policy_json,
     parse_retry_policy,
     policy_from_stored,
-    rules_from_json,
     turns_from_json,
 )
 from openisales.errors import OpenISalesError, ParamError

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given, strategies as st
 
+from openisales.domain.busi_policy import BusiAction, BusiRule, decide_busi
 from openisales.domain.calldata import DataStatus
-from openisales.domain.retry_policy import BusiAction, BusiRule, decide_busi
 from openisales.domain.writeback import RecordState, decide
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)

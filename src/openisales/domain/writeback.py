@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 
 from openisales.auth.replay import Nonce
 from openisales.domain.attempt import next_in_rotation
+from openisales.domain.busi_policy import BusiAction, BusiRule, decide_busi
 from openisales.domain.calldata import DataStatus, Record
-from openisales.domain.retry_policy import BusiAction, BusiRule, decide_busi
 from openisales.validation import Obj, Str
 
 COMPLETE_REASON = "business-result"  # complete_reason of a record a write-back completed

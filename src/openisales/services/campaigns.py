@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.domain import campaign as rules
+from openisales.domain.busi_policy import check_busi_references
 from openisales.domain.campaign import Campaign, Draft, Search
-from openisales.domain.retry_policy import RetryPolicy, check_busi_references
+from openisales.domain.retry_policy import RetryPolicy
 from openisales.domain.schedule import format_time
 from openisales.errors import Conflict, NotFound
 from openisales.store import busi_results, campaigns as store

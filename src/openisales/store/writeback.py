@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openisales.domain.attempt import rotation
-from openisales.domain.retry_policy import BusiRule, rules_from_json, turns_from_json
+from openisales.domain.busi_policy import BusiRule, rules_from_json
+from openisales.domain.retry_policy import turns_from_json
 from openisales.domain.writeback import Target, WriteBack
 from openisales.store import outbox, records
 from openisales.store.tables import campaign, data, data_result
