@@ -10,10 +10,15 @@ Hierarchy::
     OpenISalesError
     ├── AuthError                (HTTP 401, 0200401)
     ├── RequestTooLarge          (HTTP 413, 0200413)
+    ├── RequestTimeout           (HTTP 408, 0200408)
+    ├── HeadersTooLarge          (HTTP 431, 0200431)
+    ├── Unavailable              (HTTP 503, 0200503)
+    ├── NoSuchPath               (HTTP 404, 0200404)
+    ├── MethodNotAllowed         (HTTP 405, 0200405)
     ├── ParamError               (02000001..02000011 and 0200001: one bad field)
     ├── NotFound                 (0200007, 0200033, 04000004)
     ├── Conflict                 (0200005, 0200011, 0200016, 0200018, 0200019, 0200020, ...)
-    └── StorageError             (0200006, 0200999)
+    └── StorageError             (0200006, 0200998, 0200999)
 
 ``CATALOGUE`` is the single source of the result codes; ``docs/result-codes.md``
 is generated from it (``python -m openisales.errors``) and a test keeps the two equal.
@@ -83,6 +88,12 @@ _CODES = [
     ("0200033", "The outbound call data does not exist.", "huawei"),
     ("0200034", "The substatus does not match the business result.", "huawei"),
     ("0200999", "Failed to write back the business result.", "huawei"),
+    (
+        "0200998",
+        "The database became unreachable while the write-back was written and still is: it may "
+        "or may not have been applied; send it again (a repeated write-back changes nothing).",
+        "openisales",
+    ),
     ("02000001", "Empty parameter.", "huawei"),
     ("02000002", "The parameter contains invalid characters.", "huawei"),
     ("02000003", "The parameter length cannot exceed the maximum length.", "huawei"),
@@ -101,6 +112,25 @@ _CODES = [
         "openisales",
     ),
     ("0200413", "The request body exceeds the configured maximum size (HTTP 413).", "openisales"),
+    (
+        "0200408",
+        "The request head or body did not arrive within the configured time (HTTP 408); "
+        "the connection is closed.",
+        "openisales",
+    ),
+    (
+        "0200431",
+        "The request head exceeds the configured size or number of header fields (HTTP 431); "
+        "the connection is closed.",
+        "openisales",
+    ),
+    (
+        "0200503",
+        "The server process has reached its connection limit (HTTP 503); retry later.",
+        "openisales",
+    ),
+    ("0200404", "No operation at this path (HTTP 404).", "openisales"),
+    ("0200405", "The path has no operation for this HTTP method (HTTP 405).", "openisales"),
 ]
 
 CATALOGUE: dict[str, ResultCode] = {c: ResultCode(c, m, o) for c, m, o in _CODES}
@@ -135,6 +165,35 @@ class RequestTooLarge(OpenISalesError):
     http_status = 413
 
 
+class RequestTimeout(OpenISalesError):
+    """The request's body did not arrive in time (the server limits, docs/security.md)."""
+
+    result_code = "0200408"
+    http_status = 408
+
+
+class HeadersTooLarge(OpenISalesError):
+    result_code = "0200431"
+    http_status = 431
+
+
+class Unavailable(OpenISalesError):
+    """The process serves as many connections as it may."""
+
+    result_code = "0200503"
+    http_status = 503
+
+
+class NoSuchPath(OpenISalesError):
+    result_code = "0200404"
+    http_status = 404
+
+
+class MethodNotAllowed(OpenISalesError):
+    result_code = "0200405"
+    http_status = 405
+
+
 class ParamError(OpenISalesError):
     """One request parameter is invalid; ``field`` names it."""
 
@@ -152,7 +211,16 @@ class Conflict(OpenISalesError):
 
 
 class StorageError(OpenISalesError):
+    """The database failed. ``uncertain``: the connection was lost (or the statement
+    timed out) after a statement went out, so whether it committed is not known."""
+
     result_code = "0200006"
+
+    def __init__(
+        self, description: str, *, result_code: str | None = None, uncertain: bool = False
+    ) -> None:
+        super().__init__(description, result_code=result_code)
+        self.uncertain = uncertain
 
 
 def render_markdown() -> str:
@@ -163,7 +231,10 @@ def render_markdown() -> str:
         "Generated from `src/openisales/errors.py` by `python -m openisales.errors`;",
         "a test keeps this file equal to the module. Every response carries the code in",
         "`resultCode` and `returnCode`, and a description in `resultDesc` and `returnDesc`.",
-        "Business outcomes travel with HTTP 200; `0200401` with HTTP 401; `0200413` with HTTP 413.",
+        "Business outcomes travel with HTTP 200; `0200401` with HTTP 401; `0200413` with HTTP 413;",
+        "the server's own limits (`docs/security.md`) answer `0200408`, `0200431` and `0200503`",
+        "with HTTP 408, 431 and 503; an unknown path or method `0200404` or `0200405`",
+        "with HTTP 404 or 405.",
         "",
         "Codes between `0200001` and `0200034` that Huawei does not document are not used.",
         "",

@@ -8,8 +8,16 @@ import pytest
 from hypothesis import given, strategies as st
 
 from openisales.domain.busi_policy import BusiAction, BusiRule, decide_busi
-from openisales.domain.calldata import DataStatus
-from openisales.domain.writeback import RecordState, decide
+from openisales.domain.calldata import CalledNumber, DataStatus, Record
+from openisales.domain.writeback import (
+    LastResult,
+    RecordState,
+    Target,
+    WriteBackRequest,
+    decide,
+    plan,
+    repeats,
+)
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 SAME = BusiRule("X", None, BusiAction.SAME_NUMBER, 60)
@@ -104,3 +112,55 @@ def test_properties_of_every_decision(index, count, action, interval, status, sa
         assert out.next_index in (index, index + 1)
     else:
         assert out.completed and out.next_call_time is None
+
+
+def _target(attempt_no: int, busi_attempt_no: int | None, last: LastResult) -> Target:
+    record = Record(
+        vdn_id=1,
+        data_id=7,
+        campaign_id=3,
+        status=DataStatus.WAITING if busi_attempt_no is not None else DataStatus.AWAITING_RESULT,
+        attempt_no=attempt_no,
+        attempt_index=0,
+        numbers=(CalledNumber("111", ""), CalledNumber("222", "")),
+    )
+    return Target(record, busi_attempt_no, last, (SAME,), (0, 1), None)
+
+
+def _request(**fields: str | None) -> WriteBackRequest:
+    values: dict[str, str | None] = {
+        "busi_result": "X",
+        "sub_status": None,
+        "busi_result_desc": "d",
+        "work_no": "2033",
+    }
+    values.update(fields)
+    return WriteBackRequest(vdn_id=1, data_id=7, now=NOW, **values)  # type: ignore[arg-type]
+
+
+def test_a_repeat_of_the_recorded_write_back_writes_nothing() -> None:
+    recorded = LastResult("X", None, "d", "2033")
+    outcome, written = plan(_target(1, 1, recorded), _request(), result_id=99)
+    assert written is None and not outcome.reschedule and not outcome.completed
+    assert repeats(_target(1, 1, recorded), _request())
+
+
+@pytest.mark.parametrize(
+    ("attempt_no", "busi_attempt_no", "request_fields"),
+    [
+        (2, 1, {}),  # a later attempt: the same values are a new write-back
+        (1, None, {}),  # nothing recorded yet
+        (1, 1, {"busi_result_desc": "other"}),
+        (1, 1, {"work_no": None}),
+        (1, 1, {"work_no": ""}),  # "" is not absent
+        (1, 1, {"sub_status": "S1"}),
+    ],
+)
+def test_anything_else_is_written(
+    attempt_no: int, busi_attempt_no: int | None, request_fields: dict[str, str | None]
+) -> None:
+    last = LastResult("X", None, "d", "2033") if busi_attempt_no is not None else LastResult()
+    target = _target(attempt_no, busi_attempt_no, last)
+    _, written = plan(target, _request(**request_fields), result_id=99)
+    assert written is not None and written.result_id == 99
+    assert written.attempt_no == attempt_no and written.called == "111"

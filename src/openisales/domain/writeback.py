@@ -54,6 +54,16 @@ class WriteBackRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class LastResult:
+    """The business result a record holds (all None before its first write-back)."""
+
+    busi_result: str | None = None
+    sub_status: str | None = None
+    busi_result_desc: str | None = None
+    work_no: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
     """The record a write-back applies to, as read, with its campaign's rules.
 
@@ -64,6 +74,7 @@ class Target:
 
     record: Record
     busi_attempt_no: int | None  # the attempt the last write-back belonged to
+    last: LastResult
     rules: tuple[BusiRule, ...]
     order: tuple[int, ...]
     call_back_url: str | None
@@ -169,8 +180,32 @@ class WriteBack:
     complete_reason: str | None
 
 
-def plan(target: Target, request: WriteBackRequest, result_id: int) -> tuple[Outcome, WriteBack]:
-    """What ``request`` does to ``target`` and what is written for it (``result_id``: its row)."""
+def repeats(target: Target, request: WriteBackRequest) -> bool:
+    """Whether ``request`` is the write-back already recorded for the record's latest attempt.
+
+    The same write-back means: the record's last write-back belongs to its
+    current attempt (``busi_attempt_no == attempt_no``) and carried exactly the
+    same ``busiResult``, ``subStatus``, ``busiResultDesc`` and ``workNo``
+    (compared as sent: ``None`` and ``""`` differ). Whatever its signature or
+    time, such a write-back changes nothing.
+    """
+    return target.busi_attempt_no == target.record.attempt_no and target.last == LastResult(
+        request.busi_result, request.sub_status, request.busi_result_desc, request.work_no
+    )
+
+
+def plan(
+    target: Target, request: WriteBackRequest, result_id: int
+) -> tuple[Outcome, WriteBack | None]:
+    """What ``request`` does to ``target`` and what is written for it (``result_id``: its row).
+
+    A repeat of the write-back already recorded (:func:`repeats`) writes
+    nothing (None) and leaves the record as it is.
+    """
+    if repeats(target, request):
+        record = target.record
+        kept = Outcome(False, record.status, record.attempt_index, None, None, None, False)
+        return kept, None
     outcome = decide(
         target.state(),
         target.rules,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.auth.replay import REPLAYED, ReplayGuard
+from openisales.batching import FlushCancelled
 from openisales.domain.business_result import sub_status_belongs
 from openisales.domain.writeback import Outcome, WriteBackRequest, plan
-from openisales.errors import AuthError, Conflict, NotFound
+from openisales.errors import AuthError, Conflict, NotFound, StorageError
 from openisales.store import (
     busi_results,
     writeback as records,
@@ -18,6 +22,13 @@ from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import reading, transaction
 
 WRITE_FAILED = "0200999"
+FATE_UNKNOWN = "0200998"
+UNKNOWN_DESC = (
+    "The database became unreachable while the write-back was being written and still is: "
+    "it may or may not have been applied. Send it again: a repeated write-back changes nothing."
+)
+
+log = logging.getLogger("openisales.writeback")
 
 
 class Definitions:
@@ -71,6 +82,16 @@ def _not_found() -> NotFound:
     return NotFound("The outbound call data does not exist.", result_code="0200033")
 
 
+class _Progress:
+    """How far one write-back got: whether a write went out, and what it decided."""
+
+    __slots__ = ("outcome", "sent")
+
+    def __init__(self) -> None:
+        self.sent = False
+        self.outcome: Outcome | None = None
+
+
 async def write_back(
     engine: AsyncEngine,
     ids: IdAllocator,
@@ -84,9 +105,17 @@ async def write_back(
 
     Raises ``0200033`` when the record is not in the VDN, ``0200001`` when
     ``busi_result`` is not defined in the VDN, ``0200034`` when ``sub_status``
-    is not one of its children, ``0200999`` when the database fails (nothing
-    is written then). The request's single use (``request.nonce``, recorded by
-    ``replay``) is recorded with the write, so both commit together or not at all.
+    is not one of its children, ``0200999`` when the database fails and
+    nothing is written. The request's single use (``request.nonce``, recorded
+    by ``replay``) is recorded with the write, so both commit together or not
+    at all. A repeat of the write-back already recorded for the record's
+    latest attempt (``domain.writeback.repeats``) writes nothing and succeeds.
+
+    When a write went out but its answer was lost (the connection broke, the
+    statement timed out, the flush was cancelled), the write-back's fate is
+    looked up (:func:`_fate`): success when it committed, ``0200999`` when it
+    did not, ``0200998`` when the database stayed unreachable, so that no
+    answer claims more than is known.
 
     With ``fast`` (PostgreSQL) the write-back is first tried optimistically in
     two batched round trips (see ``store.writeback_fast``); when the record
@@ -97,8 +126,38 @@ async def write_back(
     """
     vdn_id = request.vdn_id
     result_id = compose(vdn_id, (await ids.take(vdn_id, "result"))[0])
+    progress = _Progress()
+    try:
+        return await _apply(engine, definitions, request, result_id, replay, fast, progress)
+    except (StorageError, FlushCancelled) as exc:
+        if not progress.sent or (isinstance(exc, StorageError) and not exc.uncertain):
+            raise  # nothing went out, or the database refused it: nothing is written
+        landed = await _fate(engine, vdn_id, request.data_id, result_id)
+        if landed and progress.outcome is not None:
+            log.warning(
+                "write-back committed although its answer was lost; answered as applied",
+                extra={"dataId": str(request.data_id), "resultId": str(result_id)},
+            )
+            return progress.outcome
+        if landed is None:
+            raise StorageError(UNKNOWN_DESC, result_code=FATE_UNKNOWN) from exc
+        if isinstance(exc, StorageError):
+            raise
+        raise StorageError("database operation failed", result_code=WRITE_FAILED) from exc
+
+
+async def _apply(
+    engine: AsyncEngine,
+    definitions: Definitions,
+    request: WriteBackRequest,
+    result_id: int,
+    replay: ReplayGuard | None,
+    fast: fast_path.FastPath | None,
+    progress: _Progress,
+) -> Outcome:
+    vdn_id = request.vdn_id
     if fast is not None:
-        done = await _optimistic(fast, engine, definitions, request, result_id)
+        done = await _optimistic(fast, engine, definitions, request, result_id, progress)
         if done is not None:
             return done
     async with transaction(engine, failure_code=WRITE_FAILED) as conn:
@@ -111,7 +170,9 @@ async def write_back(
         children = await definitions.children(conn, vdn_id, request.busi_result)
         _check_definition(children, vdn_id, request.busi_result, request.sub_status)
         outcome, written = plan(target, request, result_id)
-        await records.record(conn, written)
+        if written is not None:
+            progress.outcome, progress.sent = outcome, True
+            await records.record(conn, written)
     return outcome
 
 
@@ -121,6 +182,7 @@ async def _optimistic(
     definitions: Definitions,
     request: WriteBackRequest,
     result_id: int,
+    progress: _Progress,
 ) -> Outcome | None:
     """The two-round-trip write-back; None when the transactional path must run."""
     vdn_id = request.vdn_id
@@ -137,11 +199,37 @@ async def _optimistic(
                 children = await definitions.children(conn, vdn_id, request.busi_result)
         _check_definition(children, vdn_id, request.busi_result, request.sub_status)
         outcome, written = plan(seen.target, request, result_id)
+        if written is None:
+            return outcome  # the same write-back again: nothing to write
         if written.completed and seen.target.call_back_url:
             fast.leave("push")  # the result push must be queued in the same transaction
             return None
         assert seen.target.version is not None  # the batched read always reads it
+        progress.outcome, progress.sent = outcome, True
         if await fast.write(batch.Write(written, seen.target.version, request.nonce)):
             return outcome
+        progress.sent = False  # not applied: the row had changed, nothing was written
     fast.leave("contention")  # the record kept changing (or stayed busy): take the lock
+    return None
+
+
+# Looking up a write-back's fate: a few tries while the database comes back.
+FATE_DELAYS_S = (0.0, 0.5, 1.5)
+
+
+async def _fate(engine: AsyncEngine, vdn_id: int, data_id: int, result_id: int) -> bool | None:
+    """Whether the write-back committed; None when the database cannot tell us now.
+
+    The record is locked first: a write still running on a connection the
+    client side lost holds that lock until it commits or rolls back, so the
+    history row's presence is final once the lock is taken.
+    """
+    for delay in FATE_DELAYS_S:
+        await asyncio.sleep(delay)
+        try:
+            async with transaction(engine, failure_code=WRITE_FAILED) as conn:
+                return await records.landed(conn, vdn_id, data_id, result_id)
+        except StorageError:
+            continue
+    log.error("write-back fate unknown: the database stays unreachable")
     return None

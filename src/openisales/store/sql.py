@@ -35,12 +35,37 @@ _FAILURES: tuple[type[Exception], ...] = (
 )
 
 
+# The server ended the session, or the connection failed: whatever was in
+# flight may or may not have committed.
+_GONE = {"57P01", "57P02", "57P03", "08000", "08003", "08006"}
+
+
+def uncertain(exc: BaseException) -> bool:
+    """Whether ``exc`` leaves the fate of the statement in flight unknown.
+
+    True for a lost connection (SQLAlchemy marks it ``connection_invalidated``;
+    raw: asyncpg's connection errors, an ``OSError``, a client-side timeout)
+    and a session the server ended; False for a statement PostgreSQL refused
+    (rolled back) and for a pool timeout (nothing was sent).
+    """
+    if isinstance(exc, PoolTimeout):
+        return False
+    if isinstance(exc, DBAPIError):  # the driver's error is the cause of the adapted one
+        cause = exc.orig.__cause__ if exc.orig is not None else None
+        return bool(exc.connection_invalidated) or (cause is not None and uncertain(cause))
+    if isinstance(exc, (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)):
+        return True
+    return isinstance(exc, asyncpg.PostgresError) and exc.sqlstate in _GONE
+
+
 def _storage_error(exc: Exception, failure_code: str) -> StorageError:
     if isinstance(exc, PoolTimeout):
         log.error("no database connection became free in time (pool exhausted)")
     else:
         log.error("database operation failed: %s", type(exc).__name__, exc_info=True)
-    return StorageError("database operation failed", result_code=failure_code)
+    return StorageError(
+        "database operation failed", result_code=failure_code, uncertain=uncertain(exc)
+    )
 
 
 @asynccontextmanager

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from openisales.domain.attempt import rotation
 from openisales.domain.busi_policy import BusiRule, rules_from_json
 from openisales.domain.retry_policy import turns_from_json
-from openisales.domain.writeback import Target, WriteBack
+from openisales.domain.writeback import LastResult, Target, WriteBack
 from openisales.store import outbox, records
 from openisales.store.tables import campaign, data, data_result
 
@@ -88,6 +88,10 @@ def fields() -> tuple[str, ...]:
 TARGET_COLUMNS = (
     *records.COLUMNS,
     data.c.busi_attempt_no,
+    data.c.busi_result,
+    data.c.sub_status,
+    data.c.busi_result_desc,
+    data.c.work_no,
     campaign.c.busi_policy,
     campaign.c.call_policy,
     campaign.c.call_back_url,
@@ -109,6 +113,7 @@ def target(row: Any, version: str | None = None) -> Target:
     return Target(
         record=records.record(row),
         busi_attempt_no=row.busi_attempt_no,
+        last=LastResult(row.busi_result, row.sub_status, row.busi_result_desc, row.work_no),
         rules=_rules(row.busi_policy),
         order=_order(row.called_nos, row.call_policy),
         call_back_url=row.call_back_url,
@@ -183,3 +188,32 @@ async def record(conn: AsyncConnection, wb: WriteBack) -> None:
         await conn.execute(_UPDATE[wb.reschedule], values)
     if wb.completed:
         await outbox.enqueue_completed(conn, wb.vdn_id, [wb.data_id], wb.now)
+
+
+_LANDED = sa.select(data_result.c.result_id).where(
+    data_result.c.vdn_id == sa.bindparam("vdn_id"),
+    data_result.c.result_id == sa.bindparam("result_id"),
+)
+_SETTLE = (
+    sa.select(data.c.data_id)
+    .where(data.c.vdn_id == sa.bindparam("vdn_id"), data.c.data_id == sa.bindparam("data_id"))
+    .with_for_update()
+)
+SETTLE_LOCK_TIMEOUT = "6s"  # longer than the batched statement's 5 s timeout
+
+
+async def landed(conn: AsyncConnection, vdn_id: int, data_id: int, result_id: int) -> bool:
+    """Whether the write-back whose history row is ``result_id`` committed.
+
+    Every write-back's history row commits with everything else it writes,
+    under a result id taken before the write, so its presence tells whether a
+    write whose answer was lost (a broken connection, a cancelled statement)
+    was applied. The record is locked first (in the caller's transaction): a
+    write still running on a connection the client lost holds that lock until
+    it commits or rolls back, after which the answer is final.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{SETTLE_LOCK_TIMEOUT}'")
+    await conn.execute(_SETTLE, {"vdn_id": vdn_id, "data_id": data_id})
+    found = await conn.execute(_LANDED, {"vdn_id": vdn_id, "result_id": result_id})
+    return found.first() is not None
