@@ -1,8 +1,11 @@
-"""Crash safety on PostgreSQL: SIGKILL the server under write-back load, restart, check.
+"""Crash safety on PostgreSQL: faults under write-back load, then check.
 
-Every write-back answered with HTTP 200 and ``0200000`` is in ``t_isl_data_result``
-exactly once, and no write-back left half a record: a record carries a business
-result if and only if its history row exists.
+SIGKILL of the server (then a restart), and PostgreSQL ending every session
+of the server (``pg_terminate_backend``) while it serves. Every write-back
+answered with HTTP 200 and ``0200000`` is in ``t_isl_data_result`` exactly
+once; no write-back left half a record (a record carries a business result if
+and only if its history row exists); and every write-back that was not
+acknowledged, sent again with a new signature, ends up written exactly once.
 """
 
 from __future__ import annotations
@@ -136,42 +139,142 @@ async def test_sigkill_under_load_loses_no_acknowledged_write(
 
         server = _start(env, port, log)
         _wait_ready(base, log)
-        engine = create_engine(database_url)
-        async with engine.connect() as conn:
-            history = (
-                await conn.execute(
-                    sa.select(data_result.c.data_id, sa.func.count()).group_by(
-                        data_result.c.data_id
-                    )
-                )
-            ).all()
-            written = {
-                r.data_id
-                for r in (
-                    await conn.execute(
-                        sa.select(data.c.data_id).where(data.c.busi_result.is_not(None))
-                    )
-                ).all()
-            }
-            scheduled = {
-                r.data_id
-                for r in (
-                    await conn.execute(
-                        sa.select(data.c.data_id).where(data.c.reserved_work_no == "7")
-                    )
-                ).all()
-            }
-        await engine.dispose()
-        counts = {r.data_id: r[1] for r in history}
-        assert all(n == 1 for n in counts.values())
-        assert {int(d) for d in acknowledged} <= set(counts)
-        assert set(counts) == written == scheduled  # no half-written record
-        # after the restart the service works again
-        async with AsyncClient(base, ak, sk, vdn_id=1) as client:
-            leftover = next(d for d in data_ids if int(d) not in counts)
-            assert (await client.write_back(leftover, {"busiResult": "SOLD"}))[
-                "resultCode"
-            ] == "0200000"
+        await _check(database_url, data_ids, acknowledged)
+        # the client's retry after an unknown answer: resent, each is written once at most
+        await _resend(base, ak, sk, failed)
+        await _check(database_url, data_ids, data_ids)
     finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+async def _resend(base: str, ak: str, sk: str, data_ids: list[str]) -> None:
+    """Send each write-back again (new signatures) until it is acknowledged."""
+    async with AsyncClient(base, ak, sk, vdn_id=1, timeout=10) as client:
+        for data_id in data_ids:
+            for _ in range(20):
+                try:
+                    reply = await client.write_back(data_id, {"busiResult": "SOLD", "workNo": "7"})
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.5)
+                    continue
+                if reply.get("resultCode") == "0200000":
+                    break
+                await asyncio.sleep(0.5)
+            else:
+                raise AssertionError(f"write-back of {data_id} never acknowledged")
+
+
+async def _check(database_url: str, data_ids: list[str], acknowledged: list[str]) -> None:
+    """Acknowledged write-backs are written once; no record is half written."""
+    engine = create_engine(database_url)
+    async with engine.connect() as conn:
+        history = (
+            await conn.execute(
+                sa.select(data_result.c.data_id, sa.func.count()).group_by(data_result.c.data_id)
+            )
+        ).all()
+        written = {
+            r.data_id
+            for r in (
+                await conn.execute(sa.select(data.c.data_id).where(data.c.busi_result.is_not(None)))
+            ).all()
+        }
+        scheduled = {
+            r.data_id
+            for r in (
+                await conn.execute(sa.select(data.c.data_id).where(data.c.reserved_work_no == "7"))
+            ).all()
+        }
+    await engine.dispose()
+    counts = {r.data_id: r[1] for r in history}
+    assert all(n == 1 for n in counts.values()), counts
+    assert {int(d) for d in acknowledged} <= set(counts)
+    assert set(counts) == written == scheduled  # no half-written record
+    assert set(counts) <= {int(d) for d in data_ids}
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_sessions_ended_by_postgresql_under_load_recover_and_lose_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL ends every session of the server three times mid-load.
+
+    The server reconnects by itself; acknowledged write-backs are there once;
+    the rest, sent again, are written once (none twice after an unknown answer).
+    """
+    env = {
+        **os.environ,
+        "OPENISALES_DATABASE_URL": database_url,
+        "OPENISALES_MASTER_KEY": MASTER_KEY,
+        "OPENISALES_DATA_DIR": str(tmp_path),
+    }
+    _cli(env, "vdn", "add", "--id", "1", "--name", "faults")
+    out = _cli(env, "keys", "create", "--vdn", "1")
+    ak, sk = out.split("AK: ")[1].split()[0], out.split("SK: ")[1].split()[0]
+    port, log = _free_port(), tmp_path / "server.log"
+    base = f"http://127.0.0.1:{port}"
+    server = _start(env, port, log)
+    admin = create_engine(database_url)
+    try:
+        _wait_ready(base, log)
+        async with AsyncClient(base, ak, sk, vdn_id=1) as client:
+            await define(client, "SOLD")
+            cid = await make_campaign(
+                client,
+                retryPolicy={
+                    "policyType": 0,
+                    "busiPolicy": [
+                        {"busiResultCode": "SOLD", "busiResultPolicy": 2, "callInterval": 60}
+                    ],
+                },
+            )
+            data_ids: list[str] = []
+            for start in range(0, 400, 20):
+                data_ids += await add_numbers(
+                    client, cid, *[str(20_000 + i) for i in range(start, start + 20)]
+                )
+
+        acknowledged: list[str] = []
+        failed: list[str] = []
+        queue = list(data_ids)
+        ended: list[int] = []
+
+        async def writer() -> None:
+            async with AsyncClient(base, ak, sk, vdn_id=1, timeout=15) as client:
+                while queue:
+                    data_id = queue.pop()
+                    try:
+                        reply = await client.write_back(
+                            data_id, {"busiResult": "SOLD", "workNo": "7"}
+                        )
+                    except httpx.HTTPError:
+                        failed.append(data_id)
+                        continue
+                    ok = reply.get("resultCode") == "0200000"
+                    (acknowledged if ok else failed).append(data_id)
+
+        async def terminator() -> None:
+            for threshold in (60, 140, 220):
+                while len(acknowledged) + len(failed) < threshold and queue:
+                    await asyncio.sleep(0.005)
+                async with admin.connect() as conn:
+                    gone = await conn.execute(
+                        sa.text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                        )
+                    )
+                    ended.append(len(gone.all()))
+
+        await asyncio.gather(*(writer() for _ in range(8)), terminator())
+        assert len(ended) == 3 and all(n > 0 for n in ended), ended
+        assert server.poll() is None, "the server must survive its sessions ending"
+        await _check(database_url, data_ids, acknowledged)
+        await _resend(base, ak, sk, failed)  # recovers by itself: these now succeed
+        await _check(database_url, data_ids, data_ids)
+        assert len(acknowledged) > 0
+    finally:
+        await admin.dispose()
         server.kill()
         server.wait(timeout=10)

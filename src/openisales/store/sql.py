@@ -53,7 +53,13 @@ def uncertain(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):  # the driver's error is the cause of the adapted one
         cause = exc.orig.__cause__ if exc.orig is not None else None
         return bool(exc.connection_invalidated) or (cause is not None and uncertain(cause))
-    if isinstance(exc, (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)):
+    lost = (
+        OSError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        asyncpg.InternalClientError,  # the connection's protocol state broke
+    )
+    if isinstance(exc, lost):
         return True
     return isinstance(exc, asyncpg.PostgresError) and exc.sqlstate in _GONE
 

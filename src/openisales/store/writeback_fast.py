@@ -71,7 +71,15 @@ _GONE = {"57P01", "57P02", "57P03"}  # the server ended the session
 
 
 def _connection_lost(exc: BaseException) -> bool:
-    return isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)) or (
+    # InternalClientError: the connection's protocol state broke (seen when the
+    # server ended the session mid-statement); the connection is not reusable.
+    lost = (
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        asyncpg.InternalClientError,
+        OSError,
+    )
+    return isinstance(exc, lost) or (
         isinstance(exc, asyncpg.PostgresError) and exc.sqlstate in _GONE
     )
 
