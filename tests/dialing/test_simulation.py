@@ -21,3 +21,11 @@ async def test_a_simulated_campaign_dials_every_record_to_an_end(settings: Setti
     # same seed, same run (the second campaign in the same database)
     assert again.campaign_id != summary.campaign_id
     assert (again.attempts, again.outcomes) == (summary.attempts, summary.outcomes)
+
+
+async def test_by_default_a_simulation_runs_on_a_database_of_its_own() -> None:
+    """Same seed, same summary, whatever the configured database holds."""
+    first = await simulation.run_isolated(records=30, seed=5)
+    second = await simulation.run_isolated(records=30, seed=5)
+    assert first == second  # the campaign id included: each starts from an empty database
+    assert first.records == 30 and sum(first.completion.values()) == 30

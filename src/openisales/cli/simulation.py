@@ -6,15 +6,23 @@ simulated agents through the real (signed) write-back endpoint, retries placed
 by the campaign's policies, reserved retries offered to their agent. Time is
 virtual: the clock jumps to the next due call, so hours of campaign run in
 seconds, and the same seed gives the same run.
+
+By default (:func:`run_isolated`) the simulation runs on a database of its
+own, in a temporary directory removed afterwards: a server or worker running
+on the configured database cannot dial the simulated campaign, and the same
+seed gives the same summary whatever else runs. :func:`run` uses the
+configured database instead (``openisales simulate --in-database``).
 """
 
 from __future__ import annotations
 
 import itertools
 import secrets
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -99,6 +107,14 @@ def _campaign_body(now: datetime) -> dict[str, Any]:
             ],
         },
     }
+
+
+async def run_isolated(*, records: int, seed: int, vdn_id: int = 1) -> Summary:
+    """Run one simulated campaign on a fresh embedded database of its own, then remove it."""
+    with tempfile.TemporaryDirectory(prefix="openisales-simulate-") as directory:
+        return await run(
+            Settings(data_dir=Path(directory)), records=records, seed=seed, vdn_id=vdn_id
+        )
 
 
 async def run(settings: Settings, *, records: int, seed: int, vdn_id: int = 1) -> Summary:
