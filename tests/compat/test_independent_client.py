@@ -115,7 +115,7 @@ def _campaign(name: str, *, v2: bool) -> dict[str, Any]:
         "strBeginTime": today.strftime("%Y-%m-%d 00:00:00"),
         "strEndTime": (today + timedelta(days=20)).strftime("%Y-%m-%d 23:59:59"),
         "deviceType": 2,
-        "callerNo": [{"accessCode": "88889527", "priority": 1}],
+        "callerNo": [{"accessCode": "88889527", "priority": 1}] if v2 else "88889527",
         "maxAlertingTime": 30,
         "scheduleParam": {"workdayBeginTime1": "00:00", "workdayEndTime1": "23:59"},
         "skillParam": {"skillId": 2, "skillName": "Sales", "outBoundType": 2},

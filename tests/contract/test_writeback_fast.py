@@ -32,6 +32,8 @@ async def records(api: Api) -> AsyncIterator[list[int]]:
         await define(client, "X")
         campaign = await make_campaign(client)
         ids = await add_numbers(client, campaign, "111", "222", "333")
+    async with api.ctx.engine.begin() as conn:  # the set-up requests' own signatures
+        await conn.execute(sa.delete(auth_nonce))
     yield [int(i) for i in ids]
 
 
@@ -178,14 +180,14 @@ async def test_a_member_that_breaks_its_batch_fails_alone(api: Api, records: lis
     await asyncio.sleep(0)
     # Both wait for the blocker, then go out together with the same history id:
     # the statement fails as a whole and is written again one by one.
-    batch = [
+    members = [
         asyncio.create_task(path.write(write_of(b, second, 31, nonce=nonce("n2")))),
         asyncio.create_task(path.write(write_of(c, third, 31, nonce=nonce("n3")))),
     ]
     assert await blocker is True
-    assert await batch[0] is True
+    assert await members[0] is True
     with pytest.raises(StorageError) as raised:
-        await batch[1]
+        await members[1]
     assert raised.value.result_code == "0200999"
     assert [(r.result_id, r.data_id) for r in await history(api)] == [(30, first), (31, second)]
     assert set(await nonces(api)) == {"n2"}  # the failed member's signature stays unused
