@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -373,3 +373,331 @@ async def test_run_pushes_until_stopped(rig: Rig) -> None:
     receiver.handle = handle_then_stop  # type: ignore[method-assign]
     await asyncio.wait_for(make_pusher(rig, receiver).run(stop), 30)
     assert receiver.acknowledged == [pid]
+
+
+class Running:
+    """Pushers a test starts; whatever a failed test left in flight is cancelled after it."""
+
+    def __init__(self) -> None:
+        self.pushers: list[Pusher] = []
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def track(self, p: Pusher) -> Pusher:
+        self.pushers.append(p)
+        return p
+
+    def run(self, p: Pusher, stop: asyncio.Event) -> asyncio.Task[None]:
+        task = asyncio.create_task(self.track(p).run(stop))
+        self.tasks.append(task)
+        return task
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for p in self.pushers:
+            await p.settle(0)
+
+
+@pytest.fixture
+async def running(rig: Rig) -> AsyncIterator[Running]:
+    started = Running()
+    yield started
+    await started.close()  # before the rig's database goes
+
+
+BLACK_HOLE = "https://black-hole.example/push"
+HEALTHY = ("https://a.example/push", "https://b.example/push")
+
+
+class Receivers:
+    """Several callBackUrls behind one transport: OK, an HTTP status, or never answering.
+
+    Counts the POSTs open per URL and in all, and every pushId posted while
+    the same pushId was still open.
+    """
+
+    def __init__(self, answers: dict[str, Answer | None]) -> None:
+        self.answers = answers  # None: never answers (a black hole)
+        self.open: Counter[str] = Counter()
+        self.most: Counter[str] = Counter()  # most POSTs open at once, per URL
+        self.most_in_all = 0
+        self.posts: Counter[str] = Counter()
+        self.clashes: list[str] = []
+        self.acknowledged: list[str] = []
+        self.entered = asyncio.Event()  # a black hole holds a POST
+        self.done = asyncio.Event()
+        self.expect = 0  # done is set once this many pushIds were acknowledged
+        self._open_ids: set[str] = set()
+
+    def http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.MockTransport(self.handle))
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        ids = request.headers[PUSH_IDS_HEADER].split(",")
+        self.clashes += [i for i in ids if i in self._open_ids]
+        self._open_ids.update(ids)
+        self.posts[url] += 1
+        self.open[url] += 1
+        self.most[url] = max(self.most[url], self.open[url])
+        self.most_in_all = max(self.most_in_all, sum(self.open.values()))
+        try:
+            answer = self.answers[url]
+            if answer is None:
+                self.entered.set()
+                await asyncio.Future()  # until the POST is cancelled (its timeout, a stop)
+            for _ in range(3):  # let other POSTs overlap this one
+                await asyncio.sleep(0)
+            if isinstance(answer, int):
+                return httpx.Response(answer)
+            self.acknowledged += ids
+            if self.expect and len(self.acknowledged) >= self.expect:
+                self.done.set()
+            return httpx.Response(200, json=OK)
+        finally:
+            self.open[url] -= 1
+            self._open_ids.difference_update(ids)
+
+
+async def test_a_black_hole_delays_only_its_own_pushes_and_its_rows_come_due_after_the_lease(
+    rig: Rig, running: Running
+) -> None:
+    engine = rig.api.ctx.engine
+    t0 = rig.clock.now()
+    held = await queue(engine, t0, range(1, 31), BLACK_HOLE)  # oldest: first in every claim
+    healthy = [
+        p
+        for n, url in enumerate(HEALTHY)
+        for p in await queue(engine, t0, range(1000 * (n + 1), 1000 * (n + 1) + 50), url)
+    ]
+    receivers = Receivers({BLACK_HOLE: None, HEALTHY[0]: OK, HEALTHY[1]: OK})
+    receivers.expect = len(healthy)
+    p = Pusher(
+        engine,
+        receivers.http(),
+        rig.clock,
+        PushSettings(
+            batch_size=10,
+            max_per_destination=2,
+            max_in_flight=20,
+            timeout_s=50,  # the black hole is still hanging when the test looks
+            lease_s=60,
+            poll_interval_s=0.05,
+            housekeeping_s=0,
+        ),
+    )
+    pushing = running.run(p, asyncio.Event())
+    await asyncio.wait_for(receivers.done.wait(), 30)
+    assert sorted(receivers.acknowledged) == sorted(healthy)  # every healthy push, once
+    assert receivers.open[BLACK_HOLE] == 2  # while the black hole still holds both its POSTs
+    assert receivers.posts[BLACK_HOLE] == 2  # and no more: its other rows waited in the outbox
+    assert max(receivers.most.values()) == 2  # max_per_destination, reached and kept
+    assert receivers.most_in_all <= 6  # two per destination
+    assert receivers.clashes == []
+    rows = await outbox(engine)
+    lease_end = t0 + timedelta(seconds=60)
+    in_flight = [pid for pid in held if rows[pid].attempts == 1]
+    assert len(in_flight) == 20  # two POSTs of batch_size
+    for pid in held:
+        assert rows[pid].status == PENDING and rows[pid].delivered_at is None
+        assert rows[pid].next_attempt_at == (lease_end if pid in in_flight else t0)
+
+    pushing.cancel()  # the pusher dies with the black hole's POSTs open
+    with pytest.raises(asyncio.CancelledError):
+        await pushing
+    assert receivers.open[BLACK_HOLE] == 0 and p.in_flight == 0
+
+    after = Receiver(rig.clock)  # the black hole's owner fixed it; a new pusher takes over
+    successor = make_pusher(rig, after)
+    rig.clock.advance(59)
+    await drain(successor)
+    assert sorted(after.acknowledged) == sorted(set(held) - set(in_flight))  # never leased
+    rig.clock.advance(1)
+    await drain(successor)
+    assert sorted(after.acknowledged) == sorted(held)  # the leased ones, once their lease ended
+    rows = await outbox(engine)
+    assert {rows[pid].status for pid in held} == {DELIVERED}
+    assert {rows[pid].attempts for pid in in_flight} == {2}  # the lost push counts
+
+
+async def test_a_row_still_in_flight_is_never_posted_again_by_its_pusher(
+    rig: Rig, running: Running
+) -> None:
+    engine = rig.api.ctx.engine
+    held = await queue(engine, rig.clock.now(), [1, 2, 3], BLACK_HOLE)
+    receivers = Receivers({BLACK_HOLE: None})
+    p = running.track(
+        Pusher(
+            engine,
+            receivers.http(),
+            rig.clock,
+            PushSettings(max_per_destination=2, timeout_s=50, lease_s=60, housekeeping_s=0),
+        )
+    )
+    assert await p.dispatch() == 3
+    await asyncio.wait_for(receivers.entered.wait(), 10)
+    rig.clock.advance(61)  # the wall clock stepped past the lease while the POST hangs
+    assert await p.dispatch() == 3  # leased again (the destination has a free slot) ...
+    assert p.in_flight == 1  # ... but not posted a second time at once
+    rows = await outbox(engine)
+    assert {rows[pid].attempts for pid in held} == {2}  # due again after the new lease
+    await p.settle(0)  # cancels the hanging POST
+    assert receivers.posts[BLACK_HOLE] == 1 and receivers.clashes == []
+    assert p.in_flight == 0
+
+
+async def test_max_in_flight_bounds_the_posts_open_in_all(rig: Rig, running: Running) -> None:
+    engine = rig.api.ctx.engine
+    holes = [f"https://hole-{n}.example/push" for n in range(4)]
+    for n, url in enumerate(holes):
+        await queue(engine, rig.clock.now(), range(10 * n + 1, 10 * n + 6), url)
+    receivers = Receivers(dict.fromkeys(holes))
+    p = running.track(
+        Pusher(
+            engine,
+            receivers.http(),
+            rig.clock,
+            PushSettings(max_in_flight=3, max_per_destination=2, timeout_s=50, housekeeping_s=0),
+        )
+    )
+    leased = 0
+    while pushed := await p.dispatch():
+        leased += pushed
+    # A claim leases no more rows than there are free slots: 3 rows, 2, then 1.
+    assert p.in_flight == 3 and leased == 6
+    for _ in range(1000):  # let the three POSTs reach their receivers (bounded)
+        if sum(receivers.open.values()) == 3:
+            break
+        await asyncio.sleep(0.01)
+    assert sum(receivers.open.values()) == 3
+    assert receivers.posts == {holes[0]: 2, holes[1]: 1}
+    assert await p.dispatch() == 0
+    await p.settle(0)
+    assert receivers.most_in_all == 3 and sum(receivers.open.values()) == 0
+
+
+async def test_a_failing_destination_is_held_back_without_taking_the_others_batch_slots(
+    rig: Rig,
+) -> None:
+    engine = rig.api.ctx.engine
+    t0 = rig.clock.now()
+    down = "https://down.example/push"
+    first = await queue(engine, t0, [1, 2, 3], down)
+    healthy = await queue(engine, t0, range(101, 107), HEALTHY[0])
+    receivers = Receivers({down: 503, HEALTHY[0]: OK})
+    metrics = Metrics()
+    p = Pusher(
+        engine,
+        receivers.http(),
+        rig.clock,
+        PushSettings(batch_size=2, circuit_failures=2, circuit_open_s=300, housekeeping_s=0),
+        metrics,
+    )
+    assert await p.tick() == 2  # 1 and 2: 503
+    assert await p.tick() == 2  # 1 and 2 at once again: 503, the second failure in a row
+    assert await drain(p) == 6  # then only the healthy URL's rows, two per claim
+    assert receivers.posts == {down: 2, HEALTHY[0]: 3}
+    assert sorted(receivers.acknowledged) == sorted(healthy)
+    rows = await outbox(engine)
+    held_until = t0 + timedelta(seconds=300)
+    assert (rows[first[2]].attempts, rows[first[2]].next_attempt_at) == (0, held_until)
+    assert {rows[pid].next_attempt_at for pid in first[:2]} == {t0 + timedelta(seconds=600)}
+    assert "openisales_push_destinations_held_back_total 1.0" in metrics.render().decode()
+
+    (late,) = await queue(engine, t0, [4], down)  # completed while the destination is held
+    assert await drain(p) == 0
+    assert receivers.posts[down] == 2
+
+    receivers.answers[down] = OK  # the receiver is back
+    rig.clock.advance(300)
+    assert await drain(p) == 2  # the probe: 3 and 4, in one POST
+    rig.clock.advance(300)
+    assert await drain(p) == 2  # 1 and 2 on their own schedule
+    assert receivers.posts[down] == 4
+    assert sorted(receivers.acknowledged) == sorted([*healthy, *first, late])
+    assert {r.status for r in (await outbox(engine)).values()} == {DELIVERED}
+
+
+async def test_on_stop_a_push_in_flight_is_answered_and_recorded_before_run_returns(
+    rig: Rig, running: Running
+) -> None:
+    (pid,) = await queue(rig.api.ctx.engine, rig.clock.now(), [701])
+    entered, release = asyncio.Event(), asyncio.Event()
+    receiver = Receiver(rig.clock)
+    answer = receiver.handle
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        entered.set()
+        await release.wait()
+        return await answer(request)
+
+    receiver.handle = slow  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    pushing = running.run(make_pusher(rig, receiver, timeout_s=50), stop)
+    await asyncio.wait_for(entered.wait(), 10)
+    stop.set()
+    await asyncio.wait({pushing}, timeout=0.2)
+    assert not pushing.done()  # waits for the POST in flight
+    release.set()
+    await asyncio.wait_for(pushing, 30)
+    assert receiver.acknowledged == [pid]
+    assert (await outbox(rig.api.ctx.engine))[pid].status == DELIVERED
+
+
+async def test_on_stop_a_black_hole_is_left_after_the_timeout(rig: Rig, running: Running) -> None:
+    engine = rig.api.ctx.engine
+    (pid,) = await queue(engine, rig.clock.now(), [801], BLACK_HOLE)
+    receivers = Receivers({BLACK_HOLE: None})
+    p = Pusher(
+        engine,
+        receivers.http(),
+        rig.clock,
+        PushSettings(timeout_s=0.2, housekeeping_s=0, poll_interval_s=0.05),
+    )
+    stop = asyncio.Event()
+    pushing = running.run(p, stop)
+    await asyncio.wait_for(receivers.entered.wait(), 10)
+    stop.set()
+    await asyncio.wait_for(pushing, 30)
+    assert p.in_flight == 0 and receivers.open[BLACK_HOLE] == 0
+    row = (await outbox(engine))[pid]
+    assert row.status == PENDING and row.delivered_at is None  # pushed again later
+
+
+def test_push_settings_are_read_from_settings_and_checked() -> None:
+    from openisales.config import ConfigError, Settings
+    from openisales.dialing.pusher import push_settings
+
+    mapped = push_settings(
+        Settings.from_env(
+            {
+                "OPENISALES_PUSH_MAX_IN_FLIGHT": "40",
+                "OPENISALES_PUSH_MAX_PER_DESTINATION": "3",
+                "OPENISALES_PUSH_CIRCUIT_FAILURES": "0",
+                "OPENISALES_PUSH_CIRCUIT_OPEN_S": "120",
+            }
+        )
+    )
+    assert (mapped.max_in_flight, mapped.max_per_destination) == (40, 3)
+    assert (mapped.circuit_failures, mapped.circuit_open_s) == (0, 120)
+    defaults = push_settings(Settings())
+    assert (defaults.max_in_flight, defaults.max_per_destination) == (100, 2)
+    assert (defaults.circuit_failures, defaults.circuit_open_s) == (5, 60)
+    for bad in (
+        {"OPENISALES_PUSH_MAX_PER_DESTINATION": "0"},
+        {"OPENISALES_PUSH_MAX_PER_DESTINATION": "101"},
+        {"OPENISALES_PUSH_MAX_IN_FLIGHT": "10001", "OPENISALES_PUSH_MAX_PER_DESTINATION": "1"},
+        {"OPENISALES_PUSH_CIRCUIT_FAILURES": "-1"},
+        {"OPENISALES_PUSH_CIRCUIT_OPEN_S": "0"},
+    ):
+        with pytest.raises(ConfigError):
+            Settings.from_env(bad)
+    for wrong in (
+        {"max_per_destination": 0},
+        {"max_per_destination": 3, "max_in_flight": 2},
+        {"circuit_failures": -1},
+        {"circuit_open_s": 0},
+    ):
+        with pytest.raises(ValueError):
+            PushSettings(**wrong)

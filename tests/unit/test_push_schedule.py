@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from openisales.domain.push import body, next_push, parse_push_id, push_id, verdict
+from openisales.domain.push import (
+    body,
+    held_back_until,
+    next_push,
+    parse_push_id,
+    push_id,
+    verdict,
+)
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 TEN_MINUTES = timedelta(minutes=10)
@@ -51,6 +58,27 @@ def test_naive_times_and_zero_attempts_are_refused() -> None:
         next_push(1, datetime(2026, 3, 1))
     with pytest.raises(ValueError):
         next_push(0, T0)
+
+
+def test_a_destination_is_held_back_from_the_thresholdth_failure_in_a_row() -> None:
+    hold = timedelta(seconds=60)
+    for failures in (0, 1, 4):
+        assert held_back_until(failures, T0, threshold=5, hold=hold) is None
+    for failures in (5, 6, 50):  # each further failure (the probe after a hold) holds it again
+        assert held_back_until(failures, T0, threshold=5, hold=hold) == T0 + hold
+
+
+def test_threshold_zero_never_holds_a_destination_back() -> None:
+    assert held_back_until(1000, T0, threshold=0, hold=timedelta(seconds=60)) is None
+
+
+def test_a_bad_circuit_rule_is_refused() -> None:
+    with pytest.raises(ValueError):
+        held_back_until(5, datetime(2026, 3, 1), threshold=5, hold=timedelta(seconds=1))
+    with pytest.raises(ValueError):
+        held_back_until(5, T0, threshold=-1, hold=timedelta(seconds=1))
+    with pytest.raises(ValueError):
+        held_back_until(5, T0, threshold=5, hold=timedelta(0))
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,9 @@
 * Body: the bare JSON array of the records' stored JSON objects, byte for byte.
 * ``pushId`` = ``dataId.seq``: stable for one completion of a record, so a
   receiver de-duplicates on it when a push is sent again.
+* Circuit: a destination (one ``callBackUrl``) whose last ``threshold`` POSTs
+  in a row failed is held back for a while; its pushes wait, without counting
+  a push, instead of taking the pusher's slots.
 """
 
 from __future__ import annotations
@@ -42,6 +45,24 @@ def next_push(
     if attempts == 1:
         return now
     return now + interval
+
+
+def held_back_until(
+    consecutive_failures: int, now: datetime, *, threshold: int, hold: timedelta
+) -> datetime | None:
+    """Until when a destination whose last ``consecutive_failures`` POSTs failed is held back.
+
+    ``None`` while fewer than ``threshold`` failed in a row (``threshold`` 0:
+    never). Every further failure holds it back again from ``now``: after the
+    hold, the next POST is the probe, and only a success closes the circuit.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if threshold < 0 or hold <= timedelta(0):
+        raise ValueError("threshold must be >= 0 and hold positive")
+    if threshold == 0 or consecutive_failures < threshold:
+        return None
+    return now + hold
 
 
 def verdict(status_code: int, content: bytes) -> str | None:

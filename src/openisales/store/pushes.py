@@ -6,12 +6,13 @@ no other pusher finds them due while they are in flight. On PostgreSQL the
 selection is ``FOR UPDATE SKIP LOCKED`` in a materialised CTE; on SQLite the
 transaction runs under ``BEGIN IMMEDIATE``. Outcomes are written only while
 the row is still the one claimed (pending, same ``attempts``), so a pusher
-whose lease ran out cannot overwrite a later claim.
+whose lease ran out cannot overwrite a later claim. ``defer`` holds a
+destination's pending rows back (its circuit is open) without counting a push.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,6 +42,10 @@ class Claimed:
     @property
     def push_id(self) -> str:
         return push_id(self.data_id, self.seq)
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        return (self.vdn_id, self.data_id, self.seq)
 
 
 @dataclass(frozen=True)
@@ -73,12 +78,14 @@ async def claim_due(
     lease_until: datetime,
     limit: int,
     max_pushes: int,
+    skip_urls: Collection[str] = (),
 ) -> list[Claimed]:
     """Lease up to ``limit`` due pushes, oldest due first.
 
     Due: pending, ``next_attempt_at <= now``, fewer than ``max_pushes`` made,
     and no earlier completion of the same record still pending (a record's
-    pushes go out in ``seq`` order).
+    pushes go out in ``seq`` order). Rows for ``skip_urls`` (destinations the
+    pusher cannot send to now) are left for a later claim.
     """
     older = po.alias("older")
     earlier_pending = (
@@ -93,14 +100,17 @@ async def claim_due(
     )
     # A materialised CTE: PostgreSQL may otherwise evaluate a LIMIT subquery
     # more than once and lease more rows than asked (see store.dispatch.claim).
+    where = [
+        po.c.status == PENDING,
+        po.c.next_attempt_at <= now,
+        po.c.attempts < max_pushes,
+        ~earlier_pending,
+    ]
+    if skip_urls:
+        where.append(po.c.url.not_in(sorted(skip_urls)))
     chosen = (
         sa.select(po.c.vdn_id, po.c.data_id, po.c.seq)
-        .where(
-            po.c.status == PENDING,
-            po.c.next_attempt_at <= now,
-            po.c.attempts < max_pushes,
-            ~earlier_pending,
-        )
+        .where(*where)
         .order_by(po.c.next_attempt_at, po.c.vdn_id, po.c.data_id, po.c.seq)
         .limit(limit)
         .with_for_update(of=po, skip_locked=True)
@@ -162,6 +172,20 @@ async def mark_failed(conn: AsyncConnection, rows: Sequence[Claimed], error: str
         sa.update(po)
         .where(_claimed(rows))
         .values(status=FAILED, next_attempt_at=None, last_error=error[:ERROR_LENGTH])
+    )
+    return int(result.rowcount)
+
+
+async def defer(conn: AsyncConnection, url: str, until: datetime) -> int:
+    """Hold back every pending push to ``url`` due before ``until`` until then.
+
+    No push is counted. Rows leased right now only get a later lease end: the
+    outcome of their push, when it comes, sets their next push as usual.
+    """
+    result = await conn.execute(
+        sa.update(po)
+        .where(po.c.url == url, po.c.status == PENDING, po.c.next_attempt_at < until)
+        .values(next_attempt_at=until)
     )
     return int(result.rowcount)
 
