@@ -1,4 +1,4 @@
-"""The loop shared by the background workers (dispatcher, pusher)."""
+"""The dispatcher's loop: rounds until stopped, resting after a round with nothing to do."""
 
 from __future__ import annotations
 
