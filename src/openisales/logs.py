@@ -26,3 +26,6 @@ def configure(level: str = "info", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Alembic tells at INFO how it talks to the database each time a schema is
+    # checked; only its warnings are worth a line.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -15,16 +15,74 @@ from openisales.services import admin, holidays
 from openisales.store import schema
 
 
-@click.command()
-@click.pass_obj
-def migrate(settings: Settings) -> None:
-    """Apply database migrations (idempotent)."""
+@click.group(invoke_without_command=True)
+@click.option(
+    "--sql",
+    is_flag=True,
+    help="Print the SQL that would bring the database to this release, instead of running it "
+    "(PostgreSQL; for a DBA who applies migrations by hand).",
+)
+@click.option(
+    "--from",
+    "start",
+    default=None,
+    metavar="REVISION",
+    help="With --sql: start from this revision instead of asking the database.",
+)
+@click.pass_context
+def migrate(ctx: click.Context, sql: bool, start: str | None) -> None:
+    """Apply database migrations (idempotent); `migrate status` shows where the database stands.
+
+    Upgrades: expand migrations first (the old release keeps running), contract
+    migrations after every process runs the new release (docs/operations.md).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    settings: Settings = ctx.obj
+    if sql:
+        if settings.embedded:
+            raise click.ClickException(
+                "--sql is for PostgreSQL: the embedded database migrates itself on start"
+            )
+        if start is None:
+            found = run_job(settings, schema.status)
+            if found.newer:
+                raise click.ClickException(
+                    f"the database is at revision {found.current}, newer than this release"
+                )
+            start = found.current
+        click.echo(schema.upgrade_sql("postgresql", start), nl=False)
+        return
 
     async def job(engine: Any) -> str | None:
         await schema.migrate(engine)
         return await schema.current_revision(engine)
 
     click.echo(f"database at revision {run_job(settings, job)}")
+
+
+@migrate.command("status")
+@click.pass_obj
+def migrate_status(settings: Settings) -> None:
+    """Show the database's revision against this release's, and whether it may run on it."""
+
+    async def job(engine: Any) -> schema.Status:
+        return await schema.status(engine)
+
+    found = run_job(settings, job, migrate=False)
+    problem = found.problem()
+    rows = [
+        ("database revision", found.current or "none (never migrated)"),
+        ("this release", found.head),
+        ("pending", " ".join(found.pending) or "none"),
+        ("oldest code allowed", found.min_code or "not recorded"),
+        ("state", "ok" if problem is None else problem),
+    ]
+    for label, value in rows:
+        click.echo(f"{label:<20} {value}")
+    if problem is not None:
+        ctx = click.get_current_context()
+        ctx.exit(1)
 
 
 @click.group()

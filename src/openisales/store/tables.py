@@ -1,7 +1,8 @@
 """The schema's single source of truth (SQLAlchemy Core).
 
-Every table carries ``vdn_id`` as the first column of its primary key so that
-data can be sharded by tenant. Migrations in ``store/migrations`` must produce
+Every tenant table carries ``vdn_id`` as the first column of its primary key
+so that data can be sharded by tenant (``t_isl_schema``, the schema's own
+state, is the one table that is not a tenant's). Migrations in ``store/migrations`` must produce
 exactly these tables; ``tests/contract/test_migrations.py`` checks it on
 SQLite and PostgreSQL.
 """
@@ -54,6 +55,16 @@ def _vdn() -> sa.Column[int]:
 def _created() -> sa.Column[datetime]:
     return sa.Column("created_at", UTCDateTime, nullable=False)
 
+
+# The schema's own state (one row): the oldest release whose code can still run
+# on this schema (docs/operations.md, "Upgrades"). Not a tenant table.
+schema_state = sa.Table(
+    "t_isl_schema",
+    metadata,
+    sa.Column("id", sa.SmallInteger, nullable=False, autoincrement=False),
+    sa.Column("min_code_revision", sa.String(32), nullable=False),
+    sa.PrimaryKeyConstraint("id"),
+)
 
 vdn = sa.Table(
     "t_isl_vdn",
@@ -140,6 +151,8 @@ campaign = sa.Table(
     sa.Column("max_concurrency", sa.Integer, nullable=True),  # calls in progress at once
     sa.Column("gateway", sa.String(16), nullable=True),  # None = the server's default
     sa.Column("gateway_config", sa.Text, nullable=True),  # JSON object
+    # the last successful add-call-data call: the next one waits calldata_min_interval_s
+    sa.Column("last_calldata_at", UTCDateTime, nullable=True),
     _created(),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.PrimaryKeyConstraint("vdn_id", "campaign_id"),
@@ -156,6 +169,7 @@ data = sa.Table(
     sa.Column("campaign_id", sa.BigInteger, nullable=False),
     sa.Column("session_id", sa.String(32), nullable=True),
     sa.Column("custom_field", sa.String(200), nullable=True),
+    sa.Column("batch_id", sa.String(200), nullable=True),  # the v2 add's batchId, as given
     sa.Column("caller", sa.String(24), nullable=True),
     sa.Column("call_data", sa.Text, nullable=True),
     sa.Column("recycle_time", UTCDateTime, nullable=True),
