@@ -123,6 +123,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         # it times out and fails its test (PostgreSQL; SQLite pools its own way).
         db_pool_size=1,
         db_pool_timeout_s=5.0,
+        # Tests add call data to a campaign many times a second; the add interval's
+        # own tests (tests/api/test_calldata_interval.py) set it on a fixed clock.
+        calldata_min_interval_s=0.0,
     )
 
 

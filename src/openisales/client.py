@@ -128,15 +128,29 @@ class _Endpoints(Generic[R]):
     def query_retry_policy(self, campaign_id: int) -> R:
         return self._call("GET", f"{_base(self.vdn_id)}/retryPolicy/{campaign_id}")
 
+    def add_caller_numbers(self, campaign_id: int, numbers: list[dict[str, Any]]) -> R:
+        """``numbers``: ``[{"accessCode": "88880066", "priority": 1}, …]``."""
+        path = f"{_base(self.vdn_id)}/callerNo/{campaign_id}"
+        return self._call("POST", path, {"callerNo": numbers})
+
+    def delete_caller_numbers(self, campaign_id: int, access_codes: list[str]) -> R:
+        path = f"{_base(self.vdn_id)}/callerNo/{campaign_id}"
+        return self._call("DELETE", path, {"callerNo": [{"accessCode": c} for c in access_codes]})
+
     # call data (spec 2.3)
     def add_call_data(
-        self, campaign_id: int, records: list[dict[str, Any]], *, version: int = 1
+        self,
+        campaign_id: int,
+        records: list[dict[str, Any]],
+        *,
+        version: int = 1,
+        batch_id: str | None = None,
     ) -> R:
-        return self._call(
-            "POST",
-            f"{_base(self.vdn_id, version)}/calldata/{campaign_id}",
-            {"callDataList": records},
-        )
+        """``batch_id``: v2's top-level ``batchId``, the batch of every record."""
+        body: dict[str, Any] = {"callDataList": records}
+        if batch_id is not None:
+            body["batchId"] = batch_id
+        return self._call("POST", f"{_base(self.vdn_id, version)}/calldata/{campaign_id}", body)
 
     def query_call_data(self, campaign_id: int, data_id: int | str) -> R:
         return self._call("GET", f"{_base(self.vdn_id)}/calldata/{campaign_id}/{data_id}")

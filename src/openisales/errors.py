@@ -44,14 +44,15 @@ _CODES = [
     ("0200004", "The tenant's quota of IVR campaigns is reached.", "huawei"),
     (
         "0200005",
-        "Duplicate campaign name (campaign APIs); parameter exception (queryBusinessResults).",
+        "Duplicate campaign name (campaign APIs); parameter exception (queryBusinessResults: "
+        "pageSize out of 1..50).",
         "huawei",
     ),
     ("0200006", "Database operation error.", "huawei"),
     (
         "0200007",
         "The campaign does not exist (most APIs); the number is already blocklisted "
-        "(blocklist/add); parameter exception (queryBusinessResults).",
+        "(blocklist/add); parameter exception (queryBusinessResults: pageNum out of range).",
         "huawei",
     ),
     (

@@ -1,18 +1,36 @@
-"""Prometheus metrics, served at ``/metrics``.
+"""Prometheus metrics, served on their own listener, never on the API port.
 
 One registry per process. ``serve --workers N`` (N > 1) points
 ``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory before its workers start:
-each worker then keeps its values in files there, and ``/metrics``, whichever
-worker answers it, adds up all of them (prometheus_client's multiprocess mode).
+each worker then keeps its values in files there, and the listener, which
+the ``serve`` process itself runs then, adds up all of them (prometheus_client's
+multiprocess mode). With one worker, that worker runs the listener on its own
+registry. :func:`listening` is the listener: a small threaded HTTP server on
+loopback by default (``OPENISALES_METRICS_HOST`` / ``_PORT``; docs/security.md).
 """
 
 from __future__ import annotations
 
 import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    make_wsgi_app,
+    multiprocess,
+)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# A scrape that has not sent its request within this time is dropped.
+SCRAPE_TIMEOUT_S = 10.0
 
 
 class Metrics:
@@ -65,9 +83,49 @@ class Metrics:
             registry=self.registry,
         )
 
+    def exposed(self) -> CollectorRegistry:
+        """What a scrape shows: this registry, or every process's under multiprocess mode."""
+        return every_process() if os.environ.get(MULTIPROC_ENV) else self.registry
+
     def render(self) -> bytes:
-        if os.environ.get(MULTIPROC_ENV):
-            every_process = CollectorRegistry()
-            multiprocess.MultiProcessCollector(every_process)  # type: ignore[no-untyped-call]
-            return generate_latest(every_process)
-        return generate_latest(self.registry)
+        return generate_latest(self.exposed())
+
+
+def every_process() -> CollectorRegistry:
+    """A registry that sums the files of every process in ``PROMETHEUS_MULTIPROC_DIR``."""
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _Handler(WSGIRequestHandler):
+    timeout = SCRAPE_TIMEOUT_S  # per read: a silent client does not hold its thread forever
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # no access log, as on the API
+
+
+@contextmanager
+def listening(registry: CollectorRegistry, host: str, port: int) -> Iterator[int]:
+    """Serve ``registry`` at ``http://host:port/metrics`` until the block ends; yields the port.
+
+    The listener answers any path with the metrics, over plain HTTP and
+    without authentication: keep it on loopback or a private network.
+    """
+
+    class Server(_Server):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+    server = make_server(host, port, make_wsgi_app(registry), Server, handler_class=_Handler)
+    thread = threading.Thread(target=server.serve_forever, name="metrics", daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -12,6 +12,12 @@ go into ``resultDesc``:
 * wrong JSON type                     -> ``02000006``
 * number out of range / not allowed   -> ``02000007``
 * too many list items                 -> ``02000011`` (or an endpoint's own code)
+
+A null list item is an empty value (``02000001``, the item named ``list[i]``).
+Every integer has bounds: the field's own, and never beyond a signed 64-bit
+integer (``02000007``), so no number the database cannot hold gets past a
+check. A request body nested deeper than :data:`MAX_DEPTH` is refused as a
+whole (``02000006``, see :func:`check_depth`).
 """
 
 from __future__ import annotations
@@ -33,8 +39,20 @@ CONVERSION = "02000008"
 COMBINATION = "02000009"
 TOO_MANY = "02000011"
 
-# Characters Huawei's pages call "special": refused in names and descriptions.
-SPECIAL_CHARS = frozenset("\"'[]=;<>&\\")
+# The deepest JSON a request body may nest (objects and lists; the body itself
+# is level 1). Our bodies are at most four deep; the values stored as given
+# (skillParam, ivrParam, callPolicy, a gateway's config) get the rest.
+MAX_DEPTH = 32
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+# The characters Huawei's create-campaign page forbids in a description:
+# ``"[]=;<>``. Its other pages say "no special characters" (business-result
+# names and descriptions, v2 customField, display results) without a list; the
+# same set applies there (docs/compatibility.md). ``'``, ``&`` and ``\`` are
+# allowed: "Mother's day", "Q&A follow-up".
+SPECIAL = '"[]=;<>'
+SPECIAL_CHARS = frozenset(SPECIAL)
 
 
 @dataclass(frozen=True)
@@ -63,7 +81,7 @@ class Str:
         if self.allowed is not None and not re.fullmatch(f"[{self.allowed}]*", value):
             raise ParamError(ILLEGAL, path, f"may contain only [{self.allowed}]")
         if self.forbid_special and any(c in SPECIAL_CHARS for c in value):
-            raise ParamError(ILLEGAL, path, "must not contain any of " + "".join(SPECIAL_CHARS))
+            raise ParamError(ILLEGAL, path, "must not contain any of " + SPECIAL)
         return value
 
     def schema(self) -> dict[str, Any]:
@@ -95,21 +113,24 @@ class Int:
                 raise ParamError(EMPTY, path, "must not be empty")
             return None
         if self.from_text and isinstance(value, str):
-            if not re.fullmatch(r"[+-]?\d{1,18}", value.strip()):
+            # Digits beyond int64's 19 are a number out of range, not a wrong type.
+            if not re.fullmatch(r"[+-]?\d{1,40}", value.strip()):
                 raise ParamError(WRONG_TYPE, path, "must be an integer")
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ParamError(WRONG_TYPE, path, "must be an integer")
         if self.choices is not None and value not in self.choices:
             raise ParamError(BAD_VALUE, path, f"must be one of {list(self.choices)}")
-        if self.minimum is not None and value < self.minimum:
-            raise ParamError(BAD_VALUE, path, f"must be at least {self.minimum}")
-        if self.maximum is not None and value > self.maximum:
-            raise ParamError(BAD_VALUE, path, f"must be at most {self.maximum}")
+        low = INT64_MIN if self.minimum is None else max(self.minimum, INT64_MIN)
+        high = INT64_MAX if self.maximum is None else min(self.maximum, INT64_MAX)
+        if value < low:
+            raise ParamError(BAD_VALUE, path, f"must be at least {low}")
+        if value > high:
+            raise ParamError(BAD_VALUE, path, f"must be at most {high}")
         return int(value)
 
     def schema(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": "integer"}
+        out: dict[str, Any] = {"type": "integer", "format": "int64"}
         if self.minimum is not None:
             out["minimum"] = self.minimum
         if self.maximum is not None:
@@ -199,7 +220,12 @@ class List:
             raise ParamError(WRONG_TYPE, path, "must be a list")
         if self.max_items is not None and len(value) > self.max_items:
             raise ParamError(self.too_many_code, path, f"must hold at most {self.max_items} items")
-        return [self.item.check(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        out: list[Any] = []
+        for i, v in enumerate(value):
+            if v is None:  # an item is never optional, whatever its spec says of a field
+                raise ParamError(EMPTY, f"{path}[{i}]", "must not be null")
+            out.append(self.item.check(v, f"{path}[{i}]"))
+        return out
 
     def schema(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "array", "items": self.item.schema()}
@@ -211,6 +237,26 @@ class List:
 
 
 Spec = Str | Int | Obj | List | Any_
+
+
+def check_depth(value: Any, path: str = "body", limit: int = MAX_DEPTH) -> None:
+    """Refuse ``value`` (decoded JSON) when its objects and lists nest deeper than ``limit``.
+
+    ``02000006`` naming ``path``. Iterative, so that no depth reaches Python's
+    recursion limit here, and it stops at the first container past the limit.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            raise ParamError(WRONG_TYPE, path, f"must not nest deeper than {limit} levels")
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
 def query_params(specs: tuple[Spec, ...], params: Mapping[str, str]) -> dict[str, Any]:

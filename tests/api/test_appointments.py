@@ -315,9 +315,14 @@ async def test_list_filters_pages_and_reports_the_campaign(api: Api) -> None:
     assert window["totalCount"] == 2
     assert [b["resultCode"] for b in bad] == ["02000007", "02000009", "02000011", "02000006"]
     item = everything["data"][2]
-    assert item["taskId"] == other and item["taskName"] == "Other" and item["taskStatus"] == 2
-    assert (item["callType"], item["status"], item["timeout"]) == (2, 0, False)
+    # Huawei's list page: callType, taskId and taskStatus are Strings
+    assert item["taskId"] == str(other) and item["taskName"] == "Other"
+    assert item["taskStatus"] == "2"
+    assert (item["callType"], item["status"], item["timeout"]) == ("2", 0, False)
     assert item["appointTime"] == to_ms(AT + timedelta(hours=1))
+    # never dialled: no call began or ended; no agent names are known (docs/appointments.md)
+    assert (item["userName"], item["beginTime"], item["endTime"]) == (None, None, None)
+    assert everything["data"][0]["callType"] == "1"
 
 
 async def test_list_reports_a_timed_out_appointment(api: Api) -> None:

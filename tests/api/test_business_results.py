@@ -155,21 +155,27 @@ async def test_body_that_is_a_list(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
-    ("params", "code"),
+    ("params", "code", "field"),
     [
-        ({"pageNum": 1}, "02000001"),
-        ({"pageSize": 10}, "02000001"),
-        ({"pageSize": 0, "pageNum": 1}, "02000007"),
-        ({"pageSize": 51, "pageNum": 1}, "02000007"),
-        ({"pageSize": 10, "pageNum": 0}, "02000007"),
-        ({"pageSize": "ten", "pageNum": 1}, "02000006"),
-        ({"pageSize": 10, "pageNum": "1.5"}, "02000006"),
+        ({"pageNum": 1}, "02000001", "pageSize"),
+        ({"pageSize": 10}, "02000001", "pageNum"),
+        # out of range: the operation's own codes (Huawei cec_07_0733 lists 0200005, 0200007)
+        ({"pageSize": 0, "pageNum": 1}, "0200005", "pageSize"),
+        ({"pageSize": 51, "pageNum": 1}, "0200005", "pageSize"),
+        ({"pageSize": -1, "pageNum": 1}, "0200005", "pageSize"),
+        ({"pageSize": 10, "pageNum": 0}, "0200007", "pageNum"),
+        ({"pageSize": 10, "pageNum": -3}, "0200007", "pageNum"),
+        ({"pageSize": 10, "pageNum": "99999999999999999999"}, "0200007", "pageNum"),
+        ({"pageSize": 0, "pageNum": 0}, "0200005", "pageSize"),  # the first bad parameter
+        ({"pageSize": "ten", "pageNum": 1}, "02000006", "pageSize"),
+        ({"pageSize": 10, "pageNum": "1.5"}, "02000006", "pageNum"),
     ],
 )
-async def test_bad_paging_parameters(api: Api, params, code) -> None:
+async def test_bad_paging_parameters(api: Api, params, code, field) -> None:
     async with api.client() as client:
         response = await client.request(
             "GET", "/rest/isales/v1/openapi/campaigns/1/queryBusinessResults", params=params
         )
     assert response.status_code == 200
-    assert response.json()["resultCode"] == code
+    answer = response.json()
+    assert (answer["resultCode"], answer["resultDesc"].split(":")[0]) == (code, field)

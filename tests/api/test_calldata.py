@@ -211,3 +211,52 @@ async def test_query_one_record_errors(api: Api) -> None:
         assert (await one.query_call_data(cid + 100, data_id))["resultCode"] == "0200007"
         assert (await two.query_call_data(cid, data_id))["resultCode"] == "0200007"
         assert (await one.query_call_data(cid, "x"))["resultCode"] == "02000006"
+
+
+async def test_v2_batch_id_is_stored_and_is_the_batch_of_records_without_custom_field(
+    api: Api,
+) -> None:
+    async with api.client() as client:
+        cid = await make_campaign(client)
+        reply = await client.add_call_data(
+            cid,
+            [
+                {"called": [{"calledNo": "111"}]},
+                {"called": [{"calledNo": "222"}], "customField": "own"},
+            ],
+            version=2,
+            batch_id="1700000000001",
+        )
+        assert reply["resultCode"] == "0200000", reply
+        first, second = (d["dataId"] for d in reply["returnObject"]["dataIdList"])
+        plain = await client.add_call_data(cid, [{"called": [{"calledNo": "333"}]}], version=2)
+        assert plain["resultCode"] == "0200000", plain
+        third = plain["returnObject"]["dataIdList"][0]["dataId"]
+        details = [await client.query_call_data(cid, d) for d in (first, second, third)]
+        stats = await client.statistics(cid, batch_id="1700000000001")
+    props = [{p["propCode"]: p["propValue"] for p in d["data"]["properties"]} for d in details]
+    assert props[0] == {"customField": "1700000000001", "batchId": "1700000000001"}
+    assert props[1] == {"customField": "own", "batchId": "1700000000001"}
+    assert props[2] == {}
+    (count,) = stats["countDetail"]
+    assert count["totalCount"] == 3
+    assert [(b["batchId"], b["totalCount"]) for b in count["batchDetail"]] == [("1700000000001", 1)]
+
+
+@pytest.mark.parametrize(
+    ("batch_id", "code"),
+    [("b" * 201, "02000003"), ("a;b", "02000002"), (17, "02000006")],
+)
+async def test_a_bad_batch_id_is_refused_and_nothing_is_added(
+    api: Api, batch_id: object, code: str
+) -> None:
+    async with api.client() as client:
+        cid = await make_campaign(client)
+        reply = await client.request(
+            "POST",
+            f"/rest/isales/v2/openapi/campaigns/1/calldata/{cid}",
+            {"callDataList": [{"called": [{"calledNo": "1"}]}], "batchId": batch_id},
+        )
+    assert reply.json()["resultCode"] == code
+    assert reply.json()["resultDesc"].startswith("batchId:")
+    assert await _count(api) == 0

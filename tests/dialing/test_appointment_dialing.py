@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from openisales.client import AsyncClient
 from openisales.domain.appointment import to_ms
 from tests.dialing.conftest import Rig
+from tests.dialing.test_dispatcher import Silent
 from tests.helpers import campaign_body, define
 
 
@@ -128,3 +129,38 @@ async def test_an_agent_pulls_its_appointment_in_preview_and_reports_the_result(
     assert item["appointTime"] == to_ms(moved)
     record = await rig.record(item["dataId"])
     assert record.status == 3  # the campaign retries no 00603: the record is over too
+
+
+def _ms(text: str) -> int:
+    """Epoch milliseconds of a UTC ``yyyy-MM-dd HH:mm:ss``."""
+    return to_ms(datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC))
+
+
+async def test_the_list_gives_when_the_call_began_and_ended(rig: Rig) -> None:
+    """Huawei's beginTime (call execution time) and endTime: ours, the last attempt's."""
+    cid = await _campaign(rig)
+    silent = Silent()
+    rig.dispatcher.gateways = {"simulator": silent}  # type: ignore[dict-item]
+    at = rig.clock.now() + timedelta(minutes=10)
+    async with rig.client() as client:
+        appoint_id = await _appoint(client, cid, at, callType=2)
+        rig.clock.set(at - timedelta(minutes=5))
+        assert await rig.dispatcher.tick() == 1
+        (task,) = silent.tasks
+        calling = (await _listed(client))[appoint_id]
+        rig.clock.advance(120)
+        ring = (at - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S")
+        end = (at - timedelta(minutes=3)).strftime("%Y-%m-%d %H:%M:%S")
+        reported = await client.report_attempt(
+            {"attemptId": task.attempt_id, "failCode": "00000", "ringTime": ring, "endTime": end}
+        )
+        assert reported["resultCode"] == "0200000", reported
+        answered = (await _listed(client))[appoint_id]
+    assert (calling["beginTime"], calling["endTime"]) == (None, None)  # no attempt is over yet
+    assert (answered["beginTime"], answered["endTime"]) == (_ms(ring), _ms(end))
+    assert answered["userName"] is None
+    assert (answered["callType"], answered["taskId"], answered["taskStatus"]) == (
+        "2",
+        str(cid),
+        "2",
+    )

@@ -83,6 +83,7 @@ async def test_sigkill_under_load_loses_no_acknowledged_write(
         "OPENISALES_DATABASE_URL": database_url,
         "OPENISALES_MASTER_KEY": MASTER_KEY,
         "OPENISALES_DATA_DIR": str(tmp_path),
+        "OPENISALES_CALLDATA_MIN_INTERVAL_S": "0",  # a bulk load: 30 adds to one campaign
     }
     _cli(env, "vdn", "add", "--id", "1", "--name", "crash")
     out = _cli(env, "keys", "create", "--vdn", "1")
@@ -208,6 +209,7 @@ async def test_sessions_ended_by_postgresql_under_load_recover_and_lose_nothing(
         "OPENISALES_DATABASE_URL": database_url,
         "OPENISALES_MASTER_KEY": MASTER_KEY,
         "OPENISALES_DATA_DIR": str(tmp_path),
+        "OPENISALES_CALLDATA_MIN_INTERVAL_S": "0",  # a bulk load: 30 adds to one campaign
     }
     _cli(env, "vdn", "add", "--id", "1", "--name", "faults")
     out = _cli(env, "keys", "create", "--vdn", "1")

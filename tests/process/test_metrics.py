@@ -42,6 +42,8 @@ async def test_metrics_add_up_every_workers_answers(database_url: str, tmp_path:
     ak, sk = out.split("AK: ")[1].split()[0], out.split("SK: ")[1].split()[0]
     port, log = _free_port(), tmp_path / "server.log"
     base = f"http://127.0.0.1:{port}"
+    metrics_port = _free_port()
+    env["OPENISALES_METRICS_PORT"] = str(metrics_port)  # served by serve itself, over all workers
     with log.open("ab") as handle:
         command = [sys.executable, "-m", "openisales", "serve", "--no-tls", "--workers", "2"]
         server = subprocess.Popen(
@@ -60,9 +62,10 @@ async def test_metrics_add_up_every_workers_answers(database_url: str, tmp_path:
             async with AsyncClient(base, ak, sk, vdn_id=1) as client:
                 reply = await client.write_back(data_id, {"busiResult": "SOLD"})
                 assert reply["resultCode"] == "0200000"
-        for _ in range(6):
-            scraped = httpx.get(f"{base}/metrics", headers={"Connection": "close"}).text
+        for _ in range(3):
+            scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
             assert [float(v) for v in WRITTEN.findall(scraped)] == [20.0], scraped[:2000]
+        assert httpx.get(f"{base}/metrics").status_code == 404  # never on the API port
     finally:
         server.terminate()
         server.wait(timeout=30)

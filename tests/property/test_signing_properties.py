@@ -125,3 +125,28 @@ def test_a_different_sk_breaks_it(request, profile) -> None:
     auth = _sign(request, profile)
     with pytest.raises(signing.SignatureError):
         signing.verify(request, auth, sk="sk-secret-0123456788", now=NOW, window=WINDOW)
+
+
+@given(requests(), profiles, st.text(max_size=20))
+def test_a_body_never_verifies_without_a_signed_content_type(request, profile, content_type):
+    assume(request.body)
+    value = signing.sign(
+        request,
+        ak="ak-test",
+        sk="sk-secret-0123456789",
+        timestamp=TS,
+        profile=profile,
+        signed_headers=("content-length", "host"),
+    )
+    headers = {**request.headers, "content-type": content_type}
+    changed = signing.Request(request.method, request.path, request.query, headers, request.body)
+    assert not _ok(changed, signing.parse_authorization(value))
+
+
+@given(requests(), profiles)
+def test_what_sign_makes_by_default_is_within_the_default_limits(request, profile) -> None:
+    value = signing.sign(
+        request, ak="a" * 64, sk="sk-secret-0123456789", timestamp=TS, profile=profile
+    )
+    assert len(value) <= signing.DEFAULT_LIMITS.header_length
+    signing.parse_authorization(value)  # raises if a limit refused it

@@ -52,6 +52,12 @@ def test_overrides_win_over_the_environment() -> None:
         ({"OPENISALES_DB_POOL_OVERFLOW": "-1"}, "DB_POOL_OVERFLOW"),
         ({"OPENISALES_DB_POOL_TIMEOUT_S": "0"}, "DB_POOL_TIMEOUT_S"),
         ({"OPENISALES_DB_POOL_TIMEOUT_S": "soon"}, "must be a number"),
+        ({"OPENISALES_AUTH_MAX_AK_LENGTH": "63"}, "AUTH_MAX_AK_LENGTH must be at least 64"),
+        ({"OPENISALES_AUTH_MAX_HEADER_LENGTH": "383"}, "AUTH_MAX_HEADER_LENGTH"),
+        ({"OPENISALES_AUTH_MAX_SIGNED_HEADERS": "2"}, "AUTH_MAX_SIGNED_HEADERS"),
+        ({"OPENISALES_AUTH_MAX_SIGNED_HEADERS": "many"}, "must be an integer"),
+        ({"OPENISALES_UNKNOWN_AK_CACHE_ENTRIES": "-1"}, "UNKNOWN_AK_CACHE_ENTRIES"),
+        ({"OPENISALES_UNKNOWN_AK_CACHE_BYTES": "-1"}, "_BYTES must not be negative"),
     ],
 )
 def test_invalid_settings_are_refused(env: dict[str, str], message: str) -> None:
@@ -91,3 +97,57 @@ def test_database_urls_get_their_async_driver() -> None:
     assert normalise_database_url("postgres://u@h/db") == "postgresql+asyncpg://u@h/db"
     assert normalise_database_url("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
     assert normalise_database_url("postgresql+asyncpg://h/d") == "postgresql+asyncpg://h/d"
+
+
+def test_request_limits_have_documented_defaults_and_come_from_the_environment() -> None:
+    defaults = Settings.from_env({})
+    assert (
+        defaults.auth_max_header_length,
+        defaults.auth_max_ak_length,
+        defaults.auth_max_signed_headers,
+        defaults.unknown_ak_cache_entries,
+        defaults.unknown_ak_cache_bytes,
+    ) == (4096, 128, 64, 10_000, 1_048_576)
+    settings = Settings.from_env(
+        {
+            "OPENISALES_AUTH_MAX_HEADER_LENGTH": "2048",
+            "OPENISALES_AUTH_MAX_AK_LENGTH": "64",
+            "OPENISALES_AUTH_MAX_SIGNED_HEADERS": "8",
+            "OPENISALES_UNKNOWN_AK_CACHE_ENTRIES": "0",
+            "OPENISALES_UNKNOWN_AK_CACHE_BYTES": "4096",
+        }
+    )
+    assert settings.auth_max_header_length == 2048 and settings.auth_max_ak_length == 64
+    assert settings.auth_max_signed_headers == 8
+    assert (settings.unknown_ak_cache_entries, settings.unknown_ak_cache_bytes) == (0, 4096)
+
+
+PG = {"OPENISALES_DATABASE_URL": "postgresql://db/x", "OPENISALES_MASTER_KEY": "k" * 44}
+
+
+@pytest.mark.parametrize(
+    ("env", "guard"),
+    [
+        ({}, "memory"),  # the embedded database, one process
+        (PG, "database"),
+        ({**PG, "OPENISALES_WORKERS": "4"}, "database"),
+        ({"OPENISALES_WORKERS": "2"}, "database"),
+        ({**PG, "OPENISALES_REPLAY_GUARD": "memory"}, "memory"),
+        ({"OPENISALES_REPLAY_GUARD": "database"}, "database"),
+        ({"OPENISALES_REPLAY_GUARD": ""}, "memory"),
+    ],
+)
+def test_the_replay_guard_is_shared_by_default_whenever_several_processes_may_serve(
+    env: dict[str, str], guard: str
+) -> None:
+    assert Settings.from_env(env).effective_replay_guard == guard
+
+
+def test_serve_refuses_a_per_process_replay_guard_with_several_workers() -> None:
+    settings = Settings.from_env({**PG, "OPENISALES_REPLAY_GUARD": "memory"})
+    settings.check_serve()  # one process: its own memory is enough
+    several = settings.evolve(workers=2)  # as `serve --workers 2` makes it
+    with pytest.raises(ConfigError, match="REPLAY_GUARD=memory protects one process only") as info:
+        several.check_serve()
+    assert "\n" not in str(info.value)
+    Settings.from_env({**PG, "OPENISALES_WORKERS": "2"}).check_serve()  # the default is shared

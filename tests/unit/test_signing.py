@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,6 +11,8 @@ from openisales.auth import signing
 
 VECTORS = json.loads((Path(__file__).parent.parent / "vectors" / "c2.json").read_text())
 WINDOW = timedelta(minutes=15)
+NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+TS = signing.format_timestamp(NOW)
 
 
 def _request(v: dict) -> signing.Request:
@@ -131,9 +134,96 @@ def test_timestamp_round_trip_keeps_milliseconds() -> None:
 
 def test_canonical_query_sorts_decodes_and_encodes() -> None:
     assert signing.canonical_query("b=2&a=x%20y&c=&d") == "a=x%20y&b=2&c=&d="
-    assert signing.canonical_query("q=a+b") == "q=a%2Bb"  # plus is a literal plus
+    # decoded as the handlers read a query: "+" is a space, "%2B" a plus
+    assert signing.canonical_query("q=a+b") == signing.canonical_query("q=a%20b") == "q=a%20b"
+    assert signing.canonical_query("q=a%2Bb") == "q=a%2Bb"
+    assert signing.canonical_query("t=2026-01-01+00:00:00") == "t=2026-01-01%2000%3A00%3A00"
     assert signing.canonical_query("") == ""
 
 
 def test_normalize_keeps_only_unreserved_characters() -> None:
     assert signing.normalize("Az09-_.~ /é") == "Az09-_.~%20%2F%C3%A9"
+
+
+class _CountingHeaders(dict[str, str]):
+    """A header mapping that counts look-ups."""
+
+    lookups = 0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        _CountingHeaders.lookups += 1
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> str:
+        _CountingHeaders.lookups += 1
+        return super().__getitem__(key)
+
+
+@pytest.mark.parametrize("profile", signing.PROFILES)
+def test_verifying_n_signed_headers_looks_each_up_once(profile: signing.Profile) -> None:
+    n = 500
+    headers = {"host": "h:1", "content-type": "application/json", "content-length": "2"}
+    headers |= {f"x-h{i:03d}": str(i) for i in range(n)}
+    request = signing.Request("POST", "/p", "", headers, b"{}")
+    value = signing.sign(
+        request,
+        ak="ak",
+        sk="sk-0123456789abcdef",
+        timestamp=TS,
+        profile=profile,
+        signed_headers=tuple(headers),
+    )
+    auth = signing.parse_authorization(value, signing.Limits(100_000, 128, n + 3))
+    counting = signing.Request("POST", "/p", "", _CountingHeaders(headers), b"{}")
+    _CountingHeaders.lookups = 0
+    signing.verify(counting, auth, sk="sk-0123456789abcdef", now=NOW, window=WINDOW)
+    assert _CountingHeaders.lookups == n + 3
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        ("auth-v2/" + "a" * 129 + "/2026-01-01T00:00:00Z/host/abc", "AK is longer than 128"),
+        ("auth-v2/ak/2026-01-01T00:00:00Z/" + ";".join(["host"] * 65) + "/abc", "more than 64"),
+        ("auth-v2/ak/2026-01-01T00:00:00Z/host/" + "a" * 4096, "longer than 4096 characters"),
+    ],
+)
+def test_oversized_authorization_headers_are_malformed(header: str, reason: str) -> None:
+    with pytest.raises(signing.SignatureError, match=reason):
+        signing.parse_authorization(header)
+
+
+def test_the_limits_are_configurable() -> None:
+    header = "auth-v2/" + "a" * 100 + "/2026-01-01T00:00:00Z/content-type;host/abc"
+    signing.parse_authorization(header)
+    with pytest.raises(signing.SignatureError, match="longer than 99 characters"):
+        signing.parse_authorization(header, signing.Limits(ak_length=99))
+    with pytest.raises(signing.SignatureError, match="more than 1 signed headers"):
+        signing.parse_authorization(header, signing.Limits(signed_headers=1))
+    with pytest.raises(signing.SignatureError, match="longer than 150 characters"):
+        signing.parse_authorization(header, signing.Limits(header_length=150))
+
+
+def test_a_body_needs_a_signed_content_type() -> None:
+    vector = VECTORS[0]
+    request = _request(vector)
+    value = signing.sign(
+        request,
+        ak=vector["ak"],
+        sk=vector["sk"],
+        timestamp=vector["timestamp"],
+        signed_headers=("content-length", "host"),
+    )
+    auth = signing.parse_authorization(value)
+    with pytest.raises(signing.SignatureError, match="content-type must be a signed header"):
+        signing.check_request(request, auth)
+    with pytest.raises(signing.SignatureError, match="content-type must be a signed header"):
+        signing.verify(
+            request,
+            auth,
+            sk=vector["sk"],
+            now=signing.parse_timestamp(vector["timestamp"]),
+            window=WINDOW,
+        )
+    bodiless = signing.Request("GET", "/p", "", {"host": "h"}, b"")
+    signing.check_request(bodiless, signing.parse_authorization("auth-v2/ak/ts/host/abc"))

@@ -3,7 +3,16 @@ from __future__ import annotations
 import pytest
 
 from openisales.errors import ParamError
-from openisales.validation import Int, List, Obj, Str
+from openisales.validation import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_DEPTH,
+    Int,
+    List,
+    Obj,
+    Str,
+    check_depth,
+)
 
 SPEC = Obj(
     "body",
@@ -61,3 +70,70 @@ def test_query_integers_accept_text() -> None:
     assert Int("n", from_text=True).check("42", "n") == 42
     with pytest.raises(ParamError):
         Int("n", from_text=True).check("4.2", "n")
+
+
+@pytest.mark.parametrize(
+    ("spec", "path"),
+    [
+        (List("items", Str("item")), "items[1]"),
+        (List("items", Str("item", required=True)), "items[1]"),
+        (List("items", Obj("item", (Str("a"),))), "items[1]"),
+        (List("items", Int("n")), "items[1]"),
+    ],
+)
+def test_a_null_list_item_is_empty_whatever_the_item_spec(spec: List, path: str) -> None:
+    valid = "1" if isinstance(spec.item, Str) else 1 if isinstance(spec.item, Int) else {}
+    with pytest.raises(ParamError) as info:
+        spec.check([valid, None], "items")
+    assert (info.value.result_code, info.value.field) == ("02000001", path)
+
+
+@pytest.mark.parametrize(
+    ("spec", "value"),
+    [
+        (Int("n"), INT64_MAX + 1),
+        (Int("n"), INT64_MIN - 1),
+        (Int("n"), 10**40),
+        (Int("n", minimum=1), 2**64),
+        (Int("n", maximum=2**70), 2**63),  # a field's maximum never reaches past int64
+        (Int("n", from_text=True), str(INT64_MAX + 1)),
+        (Int("n", from_text=True), "-" + "9" * 30),
+    ],
+)
+def test_no_integer_past_int64_gets_through(spec: Int, value: object) -> None:
+    with pytest.raises(ParamError) as info:
+        spec.check(value, "n")
+    assert info.value.result_code == "02000007"
+
+
+def test_int64_itself_gets_through() -> None:
+    assert Int("n").check(INT64_MAX, "n") == INT64_MAX
+    assert Int("n").check(INT64_MIN, "n") == INT64_MIN
+    assert Int("n", from_text=True).check(str(INT64_MAX), "n") == INT64_MAX
+    assert Int("n").schema()["format"] == "int64"
+
+
+def test_query_text_too_long_to_be_a_number_is_a_wrong_type() -> None:
+    with pytest.raises(ParamError) as info:
+        Int("n", from_text=True).check("9" * 41, "n")
+    assert info.value.result_code == "02000006"
+
+
+def _nested(depth: int) -> object:
+    value: object = 1
+    for i in range(depth):
+        value = [value] if i % 2 else {"a": value}
+    return value
+
+
+def test_nesting_up_to_the_bound_passes_and_one_more_level_does_not() -> None:
+    check_depth(_nested(MAX_DEPTH))
+    check_depth({"a": [1, "x", None, {}], "b": []})
+    with pytest.raises(ParamError) as info:
+        check_depth(_nested(MAX_DEPTH + 1))
+    assert (info.value.result_code, info.value.field) == ("02000006", "body")
+
+
+def test_the_depth_check_does_not_recurse() -> None:
+    with pytest.raises(ParamError):
+        check_depth(_nested(100_000), "retryPolicy.policyJson")

@@ -8,8 +8,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
-from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -17,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from openisales.api import envelope
 from openisales.api.context import AppContext
-from openisales.api.endpoint import Operation
+from openisales.api.endpoint import Guard, Operation, http_error
 from openisales.api.openapi import build
 from openisales.api.routes import (
     appointments,
@@ -26,6 +27,7 @@ from openisales.api.routes import (
     business_results,
     calldata,
     calldata_delete,
+    caller_numbers,
     campaigns,
     holidays,
     obs_results,
@@ -78,6 +80,7 @@ def all_operations() -> list[Operation]:
         *obs_results.OPERATIONS,
         *holidays.OPERATIONS,
         *attempts.OPERATIONS,
+        *caller_numbers.OPERATIONS,
         *campaigns.OPERATIONS,
     ]
 
@@ -91,7 +94,7 @@ def build_context(
     engine = pooled_engine(settings)
     vault = Vault(master_key(settings))
     if replay is None:
-        if settings.replay_guard == "memory":
+        if settings.effective_replay_guard == "memory":
             replay = MemoryReplayGuard()
         elif settings.embedded:
             replay = SqlReplayGuard(engine)  # SQLite's one connection serves both
@@ -110,7 +113,13 @@ def build_context(
         settings=settings,
         engine=engine,
         ids=IdAllocator(engine),
-        credentials=CredentialCache(engine, vault, settings.credential_cache_s),
+        credentials=CredentialCache(
+            engine,
+            vault,
+            settings.credential_cache_s,
+            unknown_entries=settings.unknown_ak_cache_entries,
+            unknown_bytes=settings.unknown_ak_cache_bytes,
+        ),
         replay=replay,
         clock=clock or SystemClock(),
         definitions=Definitions(),
@@ -158,10 +167,6 @@ def create_app(
     async def docs(_request: Request) -> Response:
         return HTMLResponse(_DOCS_HTML)
 
-    async def metrics(request: Request) -> Response:
-        ctx: AppContext = request.app.state.ctx
-        return Response(ctx.metrics.render(), media_type=CONTENT_TYPE_LATEST)
-
     async def healthz(_request: Request) -> Response:
         return envelope.json_response({"status": "ok"})
 
@@ -182,7 +187,6 @@ def create_app(
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
     static = _swagger_static()
@@ -203,7 +207,14 @@ def create_app(
             if context is None:
                 await ctx.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        # Every answer is the envelope: an unknown path or method, and any
+        # exception that escapes a route (logged once, with the request id).
+        middleware=[Middleware(Guard)],
+        exception_handlers={HTTPException: http_error},
+    )
     if context is not None:
         app.state.ctx = context  # usable without running the lifespan (tests)
     return app

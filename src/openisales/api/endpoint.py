@@ -2,20 +2,33 @@
 
 A handler receives a :class:`Call` (authenticated VDN, raw body, context) and
 returns a :class:`Reply`; every :class:`OpenISalesError` it raises becomes
-the envelope with the error's code. Unexpected exceptions are logged and
-answered with HTTP 500 and the operation's ``failure_code``.
+the envelope with the error's code, a :class:`StorageError` with the
+operation's ``failure_code``. Unexpected exceptions are logged (one line, with
+the request id and the exception) and answered with HTTP 500, the operation's
+``failure_code`` and the request id.
+
+:class:`Guard`, the application's outermost middleware, gives every request
+its id (``X-Request-Id``) and answers whatever escapes a route outside the
+operations (``/openapi.json``, ``/healthz``, ...) the same way, with
+``GUARD_CODE``; :func:`http_error` answers an unknown path or method with the
+envelope too.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import re
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openisales.api import envelope
 from openisales.api.auth import authenticate
@@ -23,14 +36,52 @@ from openisales.api.context import AppContext
 from openisales.auth.replay import Nonce
 from openisales.errors import (
     SUCCESS,
+    MethodNotAllowed,
+    NoSuchPath,
     OpenISalesError,
     ParamError,
     RequestTooLarge,
     StorageError,
 )
-from openisales.validation import CONVERSION, WRONG_TYPE, Obj, Spec, query_params
+from openisales.validation import (
+    CONVERSION,
+    MAX_DEPTH,
+    WRONG_TYPE,
+    Obj,
+    Spec,
+    check_depth,
+    query_params,
+)
 
 log = logging.getLogger("openisales.api")
+
+# What the guard answers for an exception outside any operation (HTTP 500).
+GUARD_CODE = "0200999"
+REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_KEY = "openisales.request_id"
+_GIVEN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def request_id(scope: MutableMapping[str, Any]) -> str:
+    """The request's id: the caller's ``X-Request-Id`` if well formed, else a new one."""
+    found = scope.get(_REQUEST_ID_KEY)
+    if isinstance(found, str):
+        return found
+    given = next(
+        (v for k, v in scope.get("headers", ()) if k == REQUEST_ID_HEADER.encode()), b""
+    ).decode("latin-1")
+    rid = given if _GIVEN_ID.fullmatch(given) else uuid.uuid4().hex
+    scope[_REQUEST_ID_KEY] = rid
+    return rid
+
+
+def log_unexpected(scope: MutableMapping[str, Any], where: str) -> str:
+    """Log the exception being handled, once, with the request id; return the id."""
+    rid = request_id(scope)
+    log.error(
+        "unexpected error in %s (request %s)", where, rid, exc_info=True, extra={"requestId": rid}
+    )
+    return rid
 
 
 @dataclass(frozen=True)
@@ -58,13 +109,23 @@ class Call:
         return int(raw)
 
     def json(self) -> Any:
-        """The decoded body; ``02000008`` when it is not JSON, None when it is empty."""
+        """The decoded body; None when it is empty.
+
+        ``02000008`` when it is not JSON (invalid UTF-8 included), ``02000006``
+        when it nests deeper than :data:`~openisales.validation.MAX_DEPTH`.
+        """
         if not self.body.strip():
             return None
         try:
-            return msgspec.json.decode(self.body)
+            value = msgspec.json.decode(self.body)
         except msgspec.DecodeError:
             raise ParamError(CONVERSION, "body", "is not valid JSON") from None
+        except RecursionError:  # far deeper than the bound: the decoder gave up first
+            raise ParamError(
+                WRONG_TYPE, "body", f"must not nest deeper than {MAX_DEPTH} levels"
+            ) from None
+        check_depth(value, "body")
+        return value
 
     def checked_body(self, spec: Obj) -> dict[str, Any]:
         checked = spec.check(self.json(), "")
@@ -101,15 +162,24 @@ class Operation:
                 body,
                 str(request.path_params["vdnId"]),
                 defer_replay=self.replay_in_handler,
+                failure_code=self.failure_code,
             )
             reply = await self.handler(Call(request, ctx, vdn_id, body, nonce))
+        except StorageError as exc:
+            # Wherever the database failed (the id allocator, say), the
+            # operation answers its own storage code: 0200999 for the write-back
+            # (a more precise code, such as 0200998, stays).
+            if exc.result_code == StorageError.result_code != self.failure_code:
+                exc = StorageError(exc.description, result_code=self.failure_code)
+            self._count(ctx, exc.result_code)
+            return envelope.failure(exc)
         except OpenISalesError as exc:
             self._count(ctx, exc.result_code)
             return envelope.failure(exc)
         except Exception:
-            log.exception("unexpected error in %s %s", self.method, self.path)
+            rid = log_unexpected(request.scope, f"{self.method} {self.path}")
             self._count(ctx, self.failure_code)
-            return envelope.failure(_internal(self.failure_code))
+            return envelope.failure(_internal(self.failure_code), request_id=rid)
         self._count(ctx, SUCCESS)
         return envelope.success(reply.description, reply.payload)
 
@@ -136,3 +206,54 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise RequestTooLarge(f"request body exceeds {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class Guard:
+    """The outermost middleware: a request id for every request, the envelope for any failure.
+
+    An exception that escapes the application (a route outside the
+    operations; the operations catch their own) is logged once with the
+    request id and answered with HTTP 500 and the ``GUARD_CODE`` envelope,
+    never the server's plain-text page. Every response carries ``X-Request-Id``.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = request_id(scope)
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            path = str(scope.get("path", ""))[:200]  # the client's text: quoted, bounded
+            log_unexpected(scope, f"{scope.get('method')} {path!r}")
+            if started:  # too late for an answer: the server ends the response
+                return
+            response = envelope.failure(_internal(GUARD_CODE), request_id=rid)
+            await response(scope, receive, send_with_id)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """No route for the path (HTTP 404) or the method (HTTP 405): the envelope, not plain text."""
+    assert isinstance(exc, HTTPException)
+    error: OpenISalesError
+    if exc.status_code == 405:
+        error = MethodNotAllowed(f"{request.method} is not an operation of this path")
+    elif exc.status_code == 404:
+        error = NoSuchPath("no operation at this path")
+    else:
+        error = OpenISalesError(str(exc.detail))
+        error.http_status = exc.status_code
+    return envelope.failure(error, headers=exc.headers)

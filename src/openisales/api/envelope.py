@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -25,13 +26,25 @@ def envelope(code: str, description: str, payload: dict[str, Any] | None = None)
     return body
 
 
-def json_response(body: Any, status: int = 200) -> Response:
-    return Response(_encoder.encode(body), status_code=status, media_type=MEDIA_TYPE)
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        _encoder.encode(body), status_code=status, media_type=MEDIA_TYPE, headers=headers
+    )
 
 
 def success(description: str, payload: dict[str, Any] | None = None) -> Response:
     return json_response(envelope(SUCCESS, description, payload))
 
 
-def failure(error: OpenISalesError) -> Response:
-    return json_response(envelope(error.result_code, error.description), error.http_status)
+def failure(
+    error: OpenISalesError,
+    *,
+    request_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The error's envelope; ``requestId`` (unexpected failures) ties it to the log line."""
+    payload = {"requestId": request_id} if request_id else None
+    body = envelope(error.result_code, error.description, payload)
+    return json_response(body, error.http_status, headers)

@@ -26,12 +26,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote_plus
 
 Profile = Literal["hex", "base64"]
 PROFILES: tuple[Profile, ...] = ("hex", "base64")
 VERSION = "auth-v2"
 DEFAULT_SIGNED_HEADERS = ("content-length", "content-type", "host")
+# Headers a request may carry once only: a second copy could be read by a
+# proxy or a handler instead of the signed first one.
+SINGLE_HEADERS = frozenset({"authorization", "content-length", "content-type", "host"})
 
 _TS_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?Z$")
 _HEX_SIG_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -40,6 +43,21 @@ _HEADER_NAME_RE = re.compile(r"^[a-z0-9!#$%&'*+.^_`|~-]+$")
 
 class SignatureError(Exception):
     """A request failed one C2 check; the message says which (never a secret)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How large an ``Authorization`` header may be, checked before anything is looked up.
+
+    The defaults are those of ``docs/signing.md`` (``OPENISALES_AUTH_MAX_*``).
+    """
+
+    header_length: int = 4096
+    ak_length: int = 128
+    signed_headers: int = 64
+
+
+DEFAULT_LIMITS = Limits()
 
 
 @dataclass(frozen=True)
@@ -85,15 +103,18 @@ def normalize(value: str | bytes) -> str:
 def canonical_query(raw_query: str) -> str:
     """``normalize(k)=normalize(v)`` for each ``&``-separated pair, sorted, joined by ``&``.
 
-    Pairs are percent-decoded first (``+`` stays a literal plus), so a client
-    and a server that encode the same values differently still agree.
+    Pairs are decoded first exactly as the handlers read them (form encoding:
+    ``+`` is a space, ``%2B`` a plus), so what is signed is what is acted on,
+    and a client that sends a space as ``%20`` (httpx's params, Java's
+    URLEncoder after fixing) and one that sends ``+`` (Python's ``requests``,
+    Go's ``url.Values``) both verify.
     """
     pairs = []
     for part in raw_query.split("&"):
         if not part:
             continue
         key, _, value = part.partition("=")
-        pairs.append(f"{normalize(unquote(key))}={normalize(unquote(value))}")
+        pairs.append(f"{normalize(unquote_plus(key))}={normalize(unquote_plus(value))}")
     return "&".join(sorted(pairs))
 
 
@@ -125,16 +146,32 @@ def parse_timestamp(text: str) -> datetime:
         raise SignatureError("malformed Authorization header: bad timestamp value") from exc
 
 
-def parse_authorization(value: str | None) -> Authorization:
-    """Split an Authorization header; raise :class:`SignatureError` naming what is wrong."""
+def parse_authorization(value: str | None, limits: Limits = DEFAULT_LIMITS) -> Authorization:
+    """Split an Authorization header; raise :class:`SignatureError` naming what is wrong.
+
+    The sizes in ``limits`` are checked first, so that an oversized header
+    costs nothing but this check.
+    """
     if not value:
         raise SignatureError("missing Authorization header")
+    if len(value) > limits.header_length:
+        raise SignatureError(
+            f"malformed Authorization header: longer than {limits.header_length} characters"
+        )
     parts = value.strip().split("/", 4)
     if len(parts) != 5 or parts[0] != VERSION:
         raise SignatureError("malformed Authorization header: expected auth-v2/AK/ts/headers/sig")
     _, ak, timestamp, signed, signature = parts
     if not ak:
         raise SignatureError("malformed Authorization header: empty AK")
+    if len(ak) > limits.ak_length:
+        raise SignatureError(
+            f"malformed Authorization header: the AK is longer than {limits.ak_length} characters"
+        )
+    if signed.count(";") >= limits.signed_headers:
+        raise SignatureError(
+            f"malformed Authorization header: more than {limits.signed_headers} signed headers"
+        )
     names = tuple(signed.split(";")) if signed else ()
     if "host" not in names:
         raise SignatureError("malformed Authorization header: host must be a signed header")
@@ -145,6 +182,19 @@ def parse_authorization(value: str | None) -> Authorization:
     if not signature:
         raise SignatureError("malformed Authorization header: empty signature")
     return Authorization(ak, timestamp, names, signature)
+
+
+def check_request(request: Request, auth: Authorization) -> None:
+    """The checks of ``auth`` against ``request`` that need no key.
+
+    A request with a body must sign ``content-type``: otherwise the type the
+    body is read as could be changed in transit without breaking the signature.
+    """
+    if request.body and "content-type" not in auth.signed_headers:
+        raise SignatureError(
+            "malformed Authorization header: content-type must be a signed header "
+            "of a request with a body"
+        )
 
 
 def _canonical_request(
@@ -171,11 +221,20 @@ def _signature(prefix: str, canonical: str, sk: str, profile: Profile) -> str:
 
 
 def _header_values(request: Request, names: tuple[str, ...]) -> dict[str, str]:
+    """The trimmed value of each signed header: one mapping look-up per name.
+
+    A signed ``content-length`` that a request without a body does not carry
+    counts as ``0``: HTTP clients such as Go's net/http send no
+    ``Content-Length`` on a GET, while the signers built on them sign it.
+    """
     values = {}
     for name in names:
         value = request.headers.get(name)
         if value is None:
-            raise SignatureError(f"signed header {name!r} is missing from the request")
+            if name == "content-length" and not request.body:
+                value = "0"
+            else:
+                raise SignatureError(f"signed header {name!r} is missing from the request")
         values[name] = value.strip()
     return values
 
@@ -218,8 +277,11 @@ def verify(
 
     The timestamp must lie within ``window`` of ``now`` (either side). The
     comparison of signatures is constant-time. Replays are the caller's
-    concern (see ``openisales.auth.replay``).
+    concern (see ``openisales.auth.replay``). ``request.headers`` is looked up
+    once per signed header, so it should be a mapping with constant-time
+    look-ups (a ``dict``), not a list scanned on every look-up.
     """
+    check_request(request, auth)
     moment = parse_timestamp(auth.timestamp)
     if abs(now - moment) > window:
         raise SignatureError("timestamp is outside the allowed window (expired or in the future)")

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from openisales.files import create_private_file, private_dir, private_file
+
 if TYPE_CHECKING:
     from openisales.config import Settings
 
@@ -44,11 +46,11 @@ def load_or_create_master_key(data_dir: Path) -> str:
     """The embedded default's key file ``master.key`` (mode 0600), created on first use."""
     path = data_dir / "master.key"
     if path.exists():
+        private_file(path)  # one written by an older version, or copied in, may be wider
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     key = new_master_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
+    with os.fdopen(create_private_file(path, exclusive=True), "w") as handle:
         handle.write(key + "\n")
     return key
 

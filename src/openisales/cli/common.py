@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from openisales.config import Settings
+from openisales.files import private_dir
 from openisales.services import admin
 from openisales.store import schema
 from openisales.store.engine import create_engine, pooled_engine
@@ -17,9 +18,16 @@ T = TypeVar("T")
 
 
 def run_job(
-    settings: Settings, job: Callable[[Any], Awaitable[T]], *, long_running: bool = False
+    settings: Settings,
+    job: Callable[[Any], Awaitable[T]],
+    *,
+    long_running: bool = False,
+    migrate: bool = True,
 ) -> T:
-    """Run ``job`` with an engine: a small one, or the configured pool for a long-running one."""
+    """Run ``job`` with an engine: a small one, or the configured pool for a long-running one.
+
+    The embedded database is migrated first unless ``migrate`` is False.
+    """
 
     async def main() -> T:
         engine = (
@@ -29,15 +37,16 @@ def run_job(
         )
         try:
             if settings.embedded:
-                settings.data_dir.mkdir(parents=True, exist_ok=True)
-                await schema.migrate(engine)
+                private_dir(settings.data_dir)
+                if migrate:
+                    await schema.migrate(engine)
             return await job(engine)
         finally:
             await engine.dispose()
 
     try:
         return asyncio.run(main())
-    except admin.AdminError as exc:
+    except (admin.AdminError, schema.SchemaError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

@@ -119,6 +119,9 @@ async def run_isolated(*, records: int, seed: int, vdn_id: int = 1) -> Summary:
 
 async def run(settings: Settings, *, records: int, seed: int, vdn_id: int = 1) -> Summary:
     """Run one simulated campaign against the database of ``settings``."""
+    # The records go in as a bulk load, many adds within one virtual instant:
+    # no add interval (OPENISALES_CALLDATA_MIN_INTERVAL_S) for them.
+    settings = settings.evolve(calldata_min_interval_s=0.0)
     clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
     ctx = build_context(settings, clock=clock)
     try:

@@ -12,13 +12,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from openisales.files import create_private_file, private_dir, private_file
+
 
 def ensure_self_signed(data_dir: Path, hostnames: list[str]) -> tuple[Path, Path]:
     """``(cert, key)`` in ``data_dir``, generated once (ECDSA P-256, valid 10 years)."""
     cert_path, key_path = data_dir / "tls-cert.pem", data_dir / "tls-key.pem"
     if cert_path.exists() and key_path.exists():
+        private_file(key_path)
         return cert_path, key_path
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "openisales")])
     alt: list[x509.GeneralName] = [x509.DNSName("localhost")]
@@ -40,8 +43,7 @@ def ensure_self_signed(data_dir: Path, hostnames: list[str]) -> tuple[Path, Path
         .add_extension(x509.SubjectAlternativeName(alt), critical=False)
         .sign(key, hashes.SHA256())
     )
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
+    with os.fdopen(create_private_file(key_path), "wb") as handle:
         handle.write(
             key.private_bytes(
                 serialization.Encoding.PEM,

@@ -89,7 +89,10 @@ async def running(
     stop = asyncio.Event()
     async with (
         httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_S) as webhook_http,
-        httpx.AsyncClient(timeout=settings.push_timeout_s) as push_http,
+        httpx.AsyncClient(  # a connection for every POST the pusher may have in flight
+            timeout=settings.push_timeout_s,
+            limits=httpx.Limits(max_connections=settings.push_max_in_flight),
+        ) as push_http,
     ):
         dispatcher = build_dispatcher(
             settings, engine, ids, clock, metrics=metrics, webhook_http=webhook_http

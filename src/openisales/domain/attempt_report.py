@@ -11,6 +11,8 @@ from openisales.errors import ParamError
 from openisales.validation import COMBINATION, ILLEGAL, Int, Obj, Str
 
 SUCCESS = "00000"
+MAX_DATA_ID = 2**63 - 1  # ids are signed 64-bit
+MAX_ATTEMPT_NO = 2**31 - 1  # attempts are counted in a 32-bit column
 
 REPORT_SPEC = Obj(
     "body",
@@ -67,7 +69,13 @@ class Report:
 
 def plan_report(body: dict[str, Any]) -> Report:
     data_id, sep, attempt_no = body["attemptId"].partition(":")
-    if not sep or not data_id.isdigit() or not attempt_no.isdigit() or len(data_id) > 19:
+    if (
+        not sep
+        or not (data_id.isascii() and data_id.isdigit() and len(data_id) <= 19)
+        or not (attempt_no.isascii() and attempt_no.isdigit() and len(attempt_no) <= 10)
+        or int(data_id) > MAX_DATA_ID
+        or int(attempt_no) > MAX_ATTEMPT_NO
+    ):
         raise ParamError(ILLEGAL, "attemptId", "must be dataId:attemptNo as given in the call task")
     status = body["callStatus"]
     if status is not None and (status == 6) != (body["failCode"] == SUCCESS):

@@ -79,7 +79,7 @@ QUERY_SPEC = Obj(
             too_many_code=TOO_MANY,
             description="the numbers to look up; or page with offset and limit",
         ),
-        Int("offset", minimum=0, description="entries to skip (default 0)"),
+        Int("offset", minimum=0, maximum=1_000_000_000, description="entries to skip (default 0)"),
         Int("limit", minimum=1, maximum=100),
     ),
     required=True,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from openisales.errors import Conflict
-from openisales.validation import Int, List, Obj, Str
+from openisales.errors import Conflict, ParamError
+from openisales.validation import BAD_VALUE, Int, List, Obj, Str, query_params
 
 CODE_CHARS = "0-9A-Za-z-"
 
@@ -31,9 +32,40 @@ ADD_SPEC = Obj(
 )
 
 QUERY_SPEC = (
-    Int("pageSize", required=True, minimum=1, maximum=50, from_text=True),
-    Int("pageNum", required=True, minimum=1, from_text=True),
+    Int(
+        "pageSize",
+        required=True,
+        minimum=1,
+        maximum=50,
+        from_text=True,
+        description="out of range: 0200005",
+    ),
+    Int(
+        "pageNum",
+        required=True,
+        minimum=1,
+        maximum=1_000_000_000,
+        from_text=True,
+        description="out of range: 0200007",
+    ),
 )
+
+# queryBusinessResults' own codes (Huawei cec_07_0733 lists 0200005 and 0200007,
+# both "parameter exception", beside 0200001 and 0200000x): ours, a value out of
+# its range; a missing or non-integer value keeps its 0200000x code.
+QUERY_RANGE_CODES = {"pageSize": "0200005", "pageNum": "0200007"}
+
+
+def check_query(params: Mapping[str, str]) -> tuple[int, int]:
+    """``(pageSize, pageNum)`` of a queryBusinessResults query string."""
+    try:
+        checked = query_params(QUERY_SPEC, params)
+    except ParamError as exc:
+        code = QUERY_RANGE_CODES.get(exc.field) if exc.result_code == BAD_VALUE else None
+        if code is None:
+            raise
+        raise ParamError(code, exc.field, exc.description.removeprefix(f"{exc.field}: ")) from None
+    return checked["pageSize"], checked["pageNum"]
 
 
 @dataclass(frozen=True)

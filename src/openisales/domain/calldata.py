@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from functools import lru_cache
 from typing import Any
@@ -13,6 +13,7 @@ from openisales.errors import Conflict, ParamError
 from openisales.validation import List, Obj, Str
 
 NUMBER_CHARS = "0-9*#"
+TOO_FREQUENT = "0200022"
 _TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 
 
@@ -98,11 +99,17 @@ def add_spec(version: int, max_items: int) -> Obj:
             ),
         )
         limit = max_items
-    return Obj(
-        "body",
-        (List("callDataList", record, required=True, max_items=limit, too_many_code="0200029"),),
-        required=True,
+    records = List("callDataList", record, required=True, max_items=limit, too_many_code="0200029")
+    if version == 1:
+        return Obj("body", (records,), required=True)
+    batch = Str(
+        "batchId",
+        max_len=200,
+        forbid_special=True,
+        description="the batch of every record; a record without customField gets it as its "
+        "customField (the statistics batch)",
     )
+    return Obj("body", (records, batch), required=True)
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,23 @@ class NewRecord:
     custom_field: str | None
     call_data: str | None
     recycle_time: datetime | None
+    batch_id: str | None = None  # v2's top-level batchId, stored as given
+
+
+def check_interval(last_added: datetime | None, now: datetime, min_interval_s: float) -> None:
+    """Huawei: adds to one campaign at least ``min_interval_s`` apart (``0200022``); 0: any.
+
+    ``last_added`` is the campaign's last successful add. A clock that reads
+    earlier than it (another process's clock behind this one's) is too soon as well.
+    """
+    if min_interval_s <= 0 or last_added is None:
+        return
+    if now - last_added < timedelta(seconds=min_interval_s):
+        raise Conflict(
+            f"campaignId: call data was added to this campaign less than {min_interval_s:g} s "
+            "ago; wait and send again",
+            result_code=TOO_FREQUENT,
+        )
 
 
 def parse_time(value: str, field: str) -> datetime:
@@ -138,9 +162,12 @@ def plan_records(body: dict[str, Any], version: int) -> list[NewRecord]:
     """Checked body -> records; refuses duplicate numbers (``0200018``).
 
     v1: a number may appear once per request. v2: a number may appear once per
-    record, and once among the records that share a ``sessionId``.
+    record, and once among the records that share a ``sessionId``; the
+    request's ``batchId`` is stored on every record and is the ``customField``
+    (the batch of the statistics) of each record that has none of its own.
     """
     records = []
+    batch_id = body.get("batchId")  # v2 only
     seen_v1: set[str] = set()
     seen_by_session: dict[str, set[str]] = {}
     for i, item in enumerate(body["callDataList"]):
@@ -173,9 +200,10 @@ def plan_records(body: dict[str, Any], version: int) -> list[NewRecord]:
                 numbers=numbers,
                 session_id=item["sessionId"],
                 caller=item["caller"],
-                custom_field=item["customField"],
+                custom_field=item["customField"] or batch_id,
                 call_data=item["callData"],
                 recycle_time=parse_time(recycle, f"{path}.recycleTime") if recycle else None,
+                batch_id=batch_id,
             )
         )
     return records

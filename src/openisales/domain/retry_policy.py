@@ -28,12 +28,14 @@ from openisales.validation import (
     COMBINATION,
     CONVERSION,
     EMPTY,
+    MAX_DEPTH,
     WRONG_TYPE,
     Any_,
     Int,
     List,
     Obj,
     Str,
+    check_depth,
 )
 
 RETRY_POLICY_SPEC = Obj(
@@ -183,16 +185,25 @@ def _rule_to_wire(rule: ResultRule) -> dict[str, object]:
 
 
 def load_policy_json(text: str) -> Any:
-    """Decode ``policyJson``; the documentation's single-quoted form is accepted."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        if '"' not in text:
-            try:
-                return json.loads(text.replace("'", '"'))
-            except ValueError:
-                pass
-    raise ParamError(CONVERSION, "retryPolicy.policyJson", "is not a JSON list")
+    """Decode ``policyJson``; the documentation's single-quoted form is accepted.
+
+    JSON inside the body's JSON nests no deeper than the body may (``02000006``).
+    """
+    path = "retryPolicy.policyJson"
+    for candidate in (text, text.replace("'", '"') if '"' not in text else None):
+        if candidate is None:
+            break
+        try:
+            value = json.loads(candidate)
+        except RecursionError:
+            raise ParamError(
+                WRONG_TYPE, path, f"must not nest deeper than {MAX_DEPTH} levels"
+            ) from None
+        except ValueError:
+            continue
+        check_depth(value, path)
+        return value
+    raise ParamError(CONVERSION, path, "is not a JSON list")
 
 
 def _policy_entries(text: str | None) -> tuple[PolicyEntry, ...]:

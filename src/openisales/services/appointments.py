@@ -171,14 +171,18 @@ def _listed(row: sa.Row[Any], now: datetime) -> dict[str, Any]:
     )
     return {
         "appointId": str(row.appoint_id),
-        "callType": row.call_type,
+        "callType": str(row.call_type),  # Strings on Huawei's list page, as is taskId
         "appointTime": rules.to_ms(row.appoint_time),
         "calledNo": row.called_no,
-        "taskId": row.campaign_id,
+        "taskId": str(row.campaign_id),
         "taskName": row.task_name,
-        "taskStatus": task_status,
+        "taskStatus": None if task_status is None else str(task_status),
         "timeout": rules.timed_out(row.appoint_time, outcome.status, now),
         "userAccount": row.user_account,
+        "userName": None,  # no agent directory: openisales knows work numbers, not names
+        # the call's execution: its last attempt's ring start and end (epoch ms)
+        "beginTime": None if row.call_begin is None else rules.to_ms(row.call_begin),
+        "endTime": None if row.call_end is None else rules.to_ms(row.call_end),
         "workNo": row.work_no,
         "remark": row.remark,
         "callData": row.call_data,

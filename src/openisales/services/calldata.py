@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from openisales.domain.calldata import NewRecord
+from openisales.domain.calldata import NewRecord, check_interval
 from openisales.domain.campaign import EXPIRED, effective_status
 from openisales.errors import Conflict, NotFound
 from openisales.services import blocklist
@@ -50,21 +50,25 @@ async def add(
     campaign_id: int,
     records: list[NewRecord],
     max_unfinished: int,
+    min_interval_s: float,
     now: datetime,
 ) -> tuple[int, list[dict[str, str]]]:
     """Store ``records`` in the campaign; returns ``(totalSize, dataIdList)``.
 
     Raises ``0200007`` when the campaign is not in the VDN, ``0200019`` when it
-    has expired, ``0200024`` when a number is blocked now (``services.blocklist``),
-    ``0200020`` when it would hold more than ``max_unfinished`` unfinished
-    records. Adds to one campaign are serialised (the campaign row is
-    locked on PostgreSQL; SQLite has a single writer), so the limit holds under
-    concurrency.
+    has expired, ``0200022`` when the campaign's last successful add is less
+    than ``min_interval_s`` before ``now``, ``0200024`` when a number is
+    blocked now (``services.blocklist``), ``0200020`` when it would hold more
+    than ``max_unfinished`` unfinished records. Adds to one campaign are
+    serialised (the campaign row is locked on PostgreSQL; SQLite has a single
+    writer) and the time of the last add is the campaign row's, written in the
+    add's transaction, so both limits hold under concurrency and across processes.
     """
     numbers = await ids.take(vdn_id, "data", len(records))
     data_ids = [compose(vdn_id, n) for n in numbers]
     async with transaction(engine) as conn:
-        await open_campaign(conn, vdn_id, campaign_id, now, lock=True)
+        state = await open_campaign(conn, vdn_id, campaign_id, now, lock=True)
+        check_interval(state.last_calldata_at, now, min_interval_s)
         called = {n.called_no for r in records for n in r.numbers}
         barred = await blocklist.blocked(conn, vdn_id, called, now)
         if barred:
@@ -82,6 +86,7 @@ async def add(
         await store.insert(
             conn, vdn_id, campaign_id, list(zip(data_ids, records, strict=True)), now
         )
+        await store.mark_added(conn, vdn_id, campaign_id, now)
     listed = [
         {"called": r.numbers[0].called_no, "dataId": str(d)}
         for d, r in zip(data_ids, records, strict=True)
@@ -92,6 +97,7 @@ async def add(
 _PROPERTIES = [
     ("sessionId", "session_id", "Session ID"),
     ("customField", "custom_field", "Custom field"),
+    ("batchId", "batch_id", "Batch ID"),
     ("caller", "caller", "Calling number"),
     ("callData", "call_data", "Call data"),
 ]

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from openisales.domain import campaign as rules
 from openisales.domain.busi_policy import check_busi_references
 from openisales.domain.campaign import Campaign, Draft, Search
+from openisales.domain.dialing import first_caller
 from openisales.domain.retry_policy import RetryPolicy
 from openisales.domain.schedule import format_time
 from openisales.errors import Conflict, NotFound
@@ -123,9 +124,13 @@ async def resume(engine: AsyncEngine, *, vdn_id: int, campaign_id: int, now: dat
 
 
 def to_wire(c: Campaign, now: datetime) -> dict[str, Any]:
-    """The campaign as the detail and list APIs show it."""
+    """The campaign as the detail and list APIs show it.
+
+    ``callerNo``: a v2 campaign's list; a v1 campaign's one number, which is the
+    one the dialer uses when numbers were added (``…/callerNo/{campaignId}``).
+    """
     f = c.fields
-    callers: Any = list(f.caller_nos) if f.api_version == 2 else f.caller_nos[0]["accessCode"]
+    callers: Any = list(f.caller_nos) if f.api_version == 2 else first_caller(list(f.caller_nos))
     return {
         "campaignId": c.campaign_id,
         "name": f.name,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from openisales.domain.appointment import AppointStatus, NewAppointment, Search
 from openisales.domain.calldata import DataStatus
 from openisales.store import outbox
+from openisales.store.results import call_time, end_time, of_last_attempt
 from openisales.store.tables import appointment as t, campaign, data
 
 WAITING = int(DataStatus.WAITING)
@@ -128,6 +129,9 @@ _LISTED = (
     data.c.last_call_id.label("data_call_id"),
     data.c.busi_result.label("data_busi_result"),
     data.c.sub_status.label("data_sub_status"),
+    # the call of the linked record's last attempt: began (rang) and ended
+    of_last_attempt(call_time, t.c.vdn_id, t.c.data_id).label("call_begin"),
+    of_last_attempt(end_time, t.c.vdn_id, t.c.data_id).label("call_end"),
 )
 
 

@@ -19,19 +19,34 @@ from openisales.store.tables import campaign, data
 class CampaignState:
     status: int
     end_time: datetime
+    last_calldata_at: datetime | None = None  # the last successful add-call-data call
 
 
 async def campaign_state(
     conn: AsyncConnection, vdn_id: int, campaign_id: int, *, lock: bool = False
 ) -> CampaignState | None:
-    """The campaign's status and end; ``lock`` serialises writers of its call data (PG)."""
-    stmt = sa.select(campaign.c.status, campaign.c.end_time).where(
+    """The campaign's status, end and last add; ``lock`` serialises writers of its call data.
+
+    Locked (PostgreSQL: ``FOR UPDATE``; SQLite has one writer), the read sees
+    the last add committed by any process, which is what makes the add interval
+    hold across processes.
+    """
+    stmt = sa.select(campaign.c.status, campaign.c.end_time, campaign.c.last_calldata_at).where(
         campaign.c.vdn_id == vdn_id, campaign.c.campaign_id == campaign_id
     )
     if lock:
         stmt = stmt.with_for_update()
     row = (await conn.execute(stmt)).first()
-    return CampaignState(row.status, row.end_time) if row else None
+    return CampaignState(row.status, row.end_time, row.last_calldata_at) if row else None
+
+
+async def mark_added(conn: AsyncConnection, vdn_id: int, campaign_id: int, now: datetime) -> None:
+    """Record a successful add-call-data call (in its transaction, the campaign row locked)."""
+    await conn.execute(
+        sa.update(campaign)
+        .where(campaign.c.vdn_id == vdn_id, campaign.c.campaign_id == campaign_id)
+        .values(last_calldata_at=now)
+    )
 
 
 async def count_unfinished(conn: AsyncConnection, vdn_id: int, campaign_id: int) -> int:
@@ -59,6 +74,7 @@ async def insert(
                 "campaign_id": campaign_id,
                 "session_id": r.session_id,
                 "custom_field": r.custom_field,
+                "batch_id": r.batch_id,
                 "caller": r.caller,
                 "call_data": r.call_data,
                 "recycle_time": r.recycle_time,

@@ -146,6 +146,21 @@ async def set_status(
     )
 
 
+async def set_callers(
+    conn: AsyncConnection,
+    vdn_id: int,
+    campaign_id: int,
+    callers: tuple[dict[str, Any], ...],
+    now: datetime,
+) -> None:
+    """Replace the campaign's calling numbers (``callerNo``, stored as create stores it)."""
+    await conn.execute(
+        sa.update(t)
+        .where(*_key(vdn_id, campaign_id))
+        .values(caller_no=_dump(list(callers)), updated_at=now)
+    )
+
+
 async def set_retry_policy(
     conn: AsyncConnection, vdn_id: int, campaign_id: int, policy: RetryPolicy, now: datetime
 ) -> None:

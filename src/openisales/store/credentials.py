@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.auth.vault import Vault
+from openisales.store.sql import reading
 from openisales.store.tables import credential, vdn
 
 
@@ -94,27 +95,64 @@ async def revoke_key(conn: AsyncConnection, ak: str, now: datetime) -> bool:
     return result.rowcount > 0
 
 
+# Known AKs are rows of the credential table, so their number is the
+# operator's; this only keeps a forgotten cache from growing without end.
+KNOWN_ENTRIES = 10_000
+
+
 class CredentialCache:
     """Looks up an AK, caching the decrypted result for ``ttl`` seconds.
 
-    A revocation made by another process takes effect within ``ttl``.
+    A revocation made by another process takes effect within ``ttl``. AKs that
+    are not found are remembered too (so a flood of unknown AKs does not reach
+    the database), in a separate cache bounded by ``unknown_entries`` entries
+    and ``unknown_bytes`` bytes of AK text (UTF-8): when either is reached the
+    oldest entries go first. Callers refuse oversized AKs before they get here
+    (``signing.Limits``). Storage failures raise :class:`StorageError`.
     """
 
-    def __init__(self, engine: AsyncEngine, vault: Vault, ttl: float) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        vault: Vault,
+        ttl: float,
+        *,
+        unknown_entries: int = 10_000,
+        unknown_bytes: int = 1_048_576,
+    ) -> None:
         self._engine = engine
         self._vault = vault
         self._ttl = ttl
-        self._cache: dict[str, tuple[float, Credential | None]] = {}
+        self._known: dict[str, tuple[float, Credential]] = {}
+        # AK -> (when it was looked up, its size); insertion order is age order
+        self._unknown: dict[str, tuple[float, int]] = {}
+        self._unknown_max = unknown_entries
+        self._unknown_max_bytes = unknown_bytes
+        self._unknown_size = 0
+
+    @property
+    def unknown_entries(self) -> int:
+        """How many unknown AKs are remembered."""
+        return len(self._unknown)
+
+    @property
+    def unknown_bytes(self) -> int:
+        """The UTF-8 size of the unknown AKs remembered."""
+        return self._unknown_size
 
     def forget(self, ak: str) -> None:
-        self._cache.pop(ak, None)
+        self._known.pop(ak, None)
+        self._forget_unknown(ak)
 
     async def lookup(self, ak: str) -> Credential | None:
         stamp = time.monotonic()
-        hit = self._cache.get(ak)
+        hit = self._known.get(ak)
         if hit is not None and stamp - hit[0] < self._ttl:
             return hit[1]
-        async with self._engine.connect() as conn:
+        missed = self._unknown.get(ak)
+        if missed is not None and stamp - missed[0] < self._ttl:
+            return None
+        async with reading(self._engine) as conn:
             rows = (
                 await conn.execute(
                     sa.select(
@@ -122,15 +160,42 @@ class CredentialCache:
                     ).where(credential.c.ak == ak)
                 )
             ).all()
-        found = None
-        if rows:
-            found = Credential(
-                ak=ak,
-                sk=self._vault.decrypt(rows[0].sk_encrypted),
-                vdn_ids=frozenset(r.vdn_id for r in rows),
-                revoked=any(r.revoked_at is not None for r in rows),
-            )
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[ak] = (stamp, found)
+        self.forget(ak)
+        if not rows:
+            self._remember_unknown(ak, stamp)
+            return None
+        found = Credential(
+            ak=ak,
+            sk=self._vault.decrypt(rows[0].sk_encrypted),
+            vdn_ids=frozenset(r.vdn_id for r in rows),
+            revoked=any(r.revoked_at is not None for r in rows),
+        )
+        if self._ttl > 0:
+            while len(self._known) >= KNOWN_ENTRIES:
+                del self._known[next(iter(self._known))]
+            self._known[ak] = (stamp, found)
         return found
+
+    def _remember_unknown(self, ak: str, stamp: float) -> None:
+        size = len(ak.encode())
+        if self._ttl <= 0 or size > self._unknown_max_bytes:
+            return
+        # Oldest first: the expired ones, then as many as the bounds require.
+        while self._unknown:
+            oldest = next(iter(self._unknown))
+            expired = stamp - self._unknown[oldest][0] >= self._ttl
+            full = (
+                len(self._unknown) >= self._unknown_max
+                or self._unknown_size + size > self._unknown_max_bytes
+            )
+            if not (expired or full):
+                break
+            self._forget_unknown(oldest)
+        if len(self._unknown) < self._unknown_max:
+            self._unknown[ak] = (stamp, size)
+            self._unknown_size += size
+
+    def _forget_unknown(self, ak: str) -> None:
+        gone = self._unknown.pop(ak, None)
+        if gone is not None:
+            self._unknown_size -= gone[1]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from openisales.config import Settings
+from openisales.files import create_private_file, private_file
 
 
 def create_engine(
@@ -48,6 +51,7 @@ def create_engine(
         if ":memory:" in url:
             engine = create_async_engine(url, echo=echo, poolclass=NullPool)
         else:
+            _private_database(url)
             # One connection, whatever pool_size says: every SQLite transaction
             # here is a writer (BEGIN IMMEDIATE), so a second connection could
             # only wait in SQLite's busy handler, which sleeps and retries; the
@@ -81,6 +85,25 @@ def pooled_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_pool_overflow,
         pool_timeout=settings.db_pool_timeout_s,
     )
+
+
+def _private_database(url: str) -> None:
+    """Create the SQLite file owner-only (0600) and narrow an existing one with its WAL files.
+
+    SQLite creates ``-wal`` and ``-shm`` with the database file's mode, so a
+    0600 database keeps them 0600 too; the chmod covers files made earlier.
+    """
+    database = make_url(url).database
+    if not database or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.exists() and path.parent.is_dir():
+        try:
+            os.close(create_private_file(path, exclusive=True))
+        except FileExistsError:  # another process made it meanwhile
+            pass
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        private_file(name)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from openisales.store.sql import DuplicateError, transaction
 from openisales.store.tables import sequence
 
 ID_SHIFT = 48
@@ -36,7 +36,11 @@ class IdAllocator:
         self._lock = asyncio.Lock()
 
     async def take(self, vdn_id: int, name: str, count: int = 1) -> list[int]:
-        """``count`` fresh values of the counter ``name`` in ``vdn_id`` (from 1 upwards)."""
+        """``count`` fresh values of the counter ``name`` in ``vdn_id`` (from 1 upwards).
+
+        A database failure is :class:`~openisales.errors.StorageError` (``0200006``;
+        an operation answers it with its own storage code).
+        """
         out: list[int] = []
         async with self._lock:
             while len(out) < count:
@@ -58,16 +62,16 @@ class IdAllocator:
             .returning(sequence.c.next_value)
         )
         for _ in range(3):
-            async with self._engine.begin() as conn:
+            async with transaction(self._engine) as conn:
                 end = (await conn.execute(stmt)).scalar()
                 if end is not None:
                     return end - size, end
             try:
-                async with self._engine.begin() as conn:
+                async with transaction(self._engine) as conn:
                     await conn.execute(
                         sa.insert(sequence).values(vdn_id=vdn_id, name=name, next_value=1 + size)
                     )
                 return 1, 1 + size
-            except IntegrityError:
+            except DuplicateError:
                 continue  # another process created the row first
         raise RuntimeError(f"cannot reserve ids for {name} in VDN {vdn_id}")  # pragma: no cover

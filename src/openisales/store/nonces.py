@@ -10,6 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.auth.replay import Nonce
+from openisales.store.sql import transaction
 from openisales.store.tables import auth_nonce
 
 # Nonces that expired can no longer refuse anything.
@@ -51,7 +52,8 @@ class SqlReplayGuard:
         ).returning(auth_nonce.c.digest)
 
     async def first_use(self, vdn_id: int, key: str, expires_at: datetime, now: datetime) -> bool:
-        async with self._engine.begin() as conn:
+        """Driver failures raise :class:`StorageError` (``store.sql.transaction``)."""
+        async with transaction(self._engine) as conn:
             await self._maybe_prune(conn, now)
             row = await conn.execute(
                 self._claim,

@@ -17,7 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openisales.domain.push import push_id
+from openisales.domain.results import format_local
 from openisales.store import records
+from openisales.store.results import call_time, of_last_attempt
 from openisales.store.tables import campaign, data, data_campaign_vdn, push_outbox, vdn
 
 PENDING, DELIVERED, FAILED = 0, 1, 2
@@ -26,15 +28,15 @@ PENDING, DELIVERED, FAILED = 0, 1, 2
 def _record(row: Any, seq: int) -> dict[str, Any]:
     numbers = records.numbers(row.called_nos) if row.called_nos else ()
     called = numbers[row.attempt_index].called_no if numbers else None
-    # the VDN's wall clock, like callTimeStr in the call-result query
-    when = row.completed_at.astimezone(ZoneInfo(row.time_zone)) if row.completed_at else None
     return {
         "pushId": push_id(row.data_id, seq),
         "dataId": str(row.data_id),
         "campaignId": str(row.campaign_id),
         "sessionId": row.session_id,
         "called": called,
-        "callTimeStr": when.strftime("%Y-%m-%d %H:%M:%S") if when else None,
+        # the call time of the last attempt on the VDN's wall clock, as the
+        # call-result query returns it; None when the record was never dialled
+        "callTimeStr": format_local(row.last_call_time, ZoneInfo(row.time_zone)),
         "callStatus": row.last_call_status,
         "failCode": row.last_fail_code,
         "resultCode": row.last_result_code,
@@ -72,7 +74,7 @@ async def enqueue_completed(
                 data.c.busi_result,
                 data.c.sub_status,
                 data.c.complete_reason,
-                data.c.completed_at,
+                of_last_attempt(call_time, data.c.vdn_id, data.c.data_id).label("last_call_time"),
                 campaign.c.call_back_url,
                 vdn.c.time_zone,
             )

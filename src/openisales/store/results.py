@@ -7,9 +7,10 @@ Time filters are half-open ranges of UTC instants computed by the caller.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -21,11 +22,36 @@ from openisales.store.tables import UTCDateTime, data, data_result
 
 ATTEMPT = "attempt"
 BUSI = "busi"
+T = TypeVar("T")
 
 
 def call_time(result: Any = data_result) -> sa.ColumnElement[datetime]:
     """The call time of an attempt row of ``result`` (``t_isl_data_result`` or an alias)."""
     return sa.func.coalesce(result.c.ack_begin_time, result.c.created_at, type_=UTCDateTime)
+
+
+def end_time(result: Any = data_result) -> sa.ColumnElement[datetime]:
+    """When an attempt ended: its hang-up, or, when the gateway did not say, when it was
+    recorded."""
+    return sa.func.coalesce(result.c.call_end_time, result.c.created_at, type_=UTCDateTime)
+
+
+def of_last_attempt(
+    value: Callable[[Any], sa.ColumnElement[T]], vdn_id: Any, data_id: Any
+) -> sa.ScalarSelect[T]:
+    """``value`` of the last attempt of the record ``(vdn_id, data_id)`` (columns to correlate).
+
+    The last attempt is the one of the highest ``attempt_no`` (the one the query
+    with ``showDetail`` 0 returns); None when the record has no attempt.
+    """
+    last = data_result.alias("last_attempt")
+    return (
+        sa.select(value(last))
+        .where(last.c.vdn_id == vdn_id, last.c.data_id == data_id, last.c.kind == ATTEMPT)
+        .order_by(last.c.attempt_no.desc(), last.c.result_id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 async def vdn_zone(conn: AsyncConnection, vdn_id: int) -> ZoneInfo:

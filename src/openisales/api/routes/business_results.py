@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from openisales.api.endpoint import Call, Operation, Reply
-from openisales.domain.business_result import ADD_SPEC, QUERY_SPEC, plan_definition
+from openisales.domain.business_result import ADD_SPEC, QUERY_SPEC, check_query, plan_definition
 from openisales.services import business_results
 
 BASE = "/rest/isales/v1/openapi/campaigns/{vdnId}"
@@ -22,12 +22,9 @@ async def add_business_result(call: Call) -> Reply:
 
 
 async def query_business_results(call: Call) -> Reply:
-    params = call.checked_query(QUERY_SPEC)
+    page_size, page_num = check_query(call.request.query_params)
     total, data = await business_results.query(
-        call.ctx.engine,
-        vdn_id=call.vdn_id,
-        page_size=params["pageSize"],
-        page_num=params["pageNum"],
+        call.ctx.engine, vdn_id=call.vdn_id, page_size=page_size, page_num=page_num
     )
     return Reply("query success", {"totalCount": total, "data": data})
 

@@ -21,6 +21,7 @@ async def _add(call: Call, version: int) -> Reply:
         campaign_id=campaign_id,
         records=plan_records(body, version),
         max_unfinished=settings.max_unfinished_per_campaign,
+        min_interval_s=settings.calldata_min_interval_s,
         now=call.ctx.clock.now(),
     )
     return Reply(

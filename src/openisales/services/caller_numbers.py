@@ -1,0 +1,59 @@
+"""Add and delete a campaign's calling numbers (spec 2.1, ``…/callerNo/{campaignId}``).
+
+The campaign row is locked while its ``callerNo`` list is read and rewritten,
+so concurrent calls (from any process) apply one after the other. Raises
+``0200007`` when the campaign is not in the VDN; the rules are
+``domain.caller_numbers``'s. A failed call changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from openisales.domain import caller_numbers as rules
+from openisales.errors import NotFound
+from openisales.store import campaigns as store
+from openisales.store.sql import transaction
+
+
+async def _change(
+    engine: AsyncEngine,
+    vdn_id: int,
+    campaign_id: int,
+    now: datetime,
+    plan: Callable[[rules.Callers], rules.Callers],
+) -> None:
+    async with transaction(engine) as conn:
+        current = await store.get(conn, vdn_id, campaign_id, for_update=True)
+        if current is None:
+            raise NotFound(f"campaignId: campaign {campaign_id} does not exist")
+        callers = plan(current.fields.caller_nos)
+        await store.set_callers(conn, vdn_id, campaign_id, callers, now)
+
+
+async def add(
+    engine: AsyncEngine,
+    *,
+    vdn_id: int,
+    campaign_id: int,
+    body: dict[str, Any],
+    max_total: int,
+    now: datetime,
+) -> None:
+    """Append the checked body's numbers to the campaign's (``rules.plan_add``)."""
+    await _change(
+        engine, vdn_id, campaign_id, now, lambda current: rules.plan_add(current, body, max_total)
+    )
+
+
+async def delete(
+    engine: AsyncEngine, *, vdn_id: int, campaign_id: int, body: dict[str, Any], now: datetime
+) -> None:
+    """Remove the checked body's numbers from the campaign's (``rules.plan_delete``)."""
+    await _change(
+        engine, vdn_id, campaign_id, now, lambda current: rules.plan_delete(current, body)
+    )

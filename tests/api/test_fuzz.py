@@ -1,0 +1,186 @@
+"""Schema-driven fuzzing: Schemathesis against the app's own ``/openapi.json``, in process.
+
+Every operation of the document gets Schemathesis's coverage phase (a fixed
+set of boundary and wrong-type values, one field at a time, deterministic),
+then a small fixed number of derandomized examples that fit its schema and as
+many that do not. Requests are signed with C2 by a ``requests`` auth hook
+(``C2Auth`` computes the header) and served in process by Schemathesis's ASGI
+client. Any 5xx, an answer that is not the JSON envelope, or a storage failure
+(the database is healthy) fails the run. Path ids point at real rows, so that
+bodies are checked past the ids; the destructive operations come last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings as hsettings
+from schemathesis import GenerationMode
+from schemathesis.python import asgi as st_asgi
+
+from openisales.api.app import create_app
+from openisales.auth.vault import Vault
+from openisales.client import C2Auth
+from openisales.config import Settings
+from openisales.errors import CATALOGUE
+from openisales.services import admin
+from openisales.store.engine import create_engine
+from tests.conftest import MASTER_KEY
+from tests.helpers import campaign_body
+
+EXAMPLES = 10  # per operation and generation mode, after the coverage phase
+V1 = "/rest/isales/v1/openapi/campaigns/1"
+V2 = "/rest/isales/v2/openapi/campaigns/1"
+ENVELOPE_KEYS = ("resultCode", "resultDesc", "returnCode", "returnDesc")
+STORAGE_CODES = {"0200006", "0200998", "0200999"}
+
+
+class Signed(requests.auth.AuthBase):
+    """Signs what ``requests`` is about to send, with the client's own signer."""
+
+    def __init__(self, ak: str, sk: str) -> None:
+        self._c2 = C2Auth(ak, sk)
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        body = request.body or b""
+        wire = httpx.Request(
+            str(request.method),
+            str(request.url),
+            headers=dict(request.headers),
+            content=body.encode() if isinstance(body, str) else body,
+        )
+        request.headers["Authorization"] = self._c2.authorization(wire)
+        return request
+
+
+async def _tenant(url: str) -> tuple[str, str]:
+    engine = create_engine(url)
+    try:
+        now = datetime.now(UTC)
+        await admin.add_vdn(engine, vdn_id=1, name="vdn1", time_zone="Asia/Shanghai", now=now)
+        return await admin.create_key(engine, Vault(MASTER_KEY), vdn_ids=[1], now=now)
+    finally:
+        await engine.dispose()
+
+
+def _problem(response: Any) -> str | None:
+    """Why ``response`` fails the run, or None."""
+    if response.status_code >= 500:
+        return f"HTTP {response.status_code}: {response.content[:300]!r}"
+    try:
+        body = response.json()
+    except ValueError:
+        return f"not JSON (HTTP {response.status_code}): {response.content[:300]!r}"
+    if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ENVELOPE_KEYS):
+        return f"not the envelope (HTTP {response.status_code}): {body!r:.300}"
+    if body["resultCode"] not in CATALOGUE or body["resultCode"] != body["returnCode"]:
+        return f"unknown result code: {body!r:.300}"
+    if body["resultCode"] in STORAGE_CODES:  # the database is healthy: input got too far
+        return f"a storage failure: {body!r:.300}"
+    return None
+
+
+def _destructive(operation: Any) -> bool:
+    return operation.method.upper() == "DELETE" or operation.path.endswith("/delete")
+
+
+def _seed(app: Any, auth: Signed) -> dict[str, Any]:
+    """A campaign, a record and a display result through the API: the path ids of the run."""
+    with st_asgi.get_client(app) as client:
+        client.auth = auth
+
+        def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+            reply: dict[str, Any] = client.post(path, json=body).json()
+            assert reply["resultCode"] == "0200000", reply
+            return reply
+
+        post(f"{V1}/addBusinessResult", {"name": "X", "code": "X", "children": []})
+        campaign = post(V2, campaign_body())["returnObject"]["id"]
+        added = post(f"{V1}/calldata/{campaign}", {"callDataList": [{"called": "13800000001"}]})
+        created = post(
+            f"{V1}/createObResult",
+            {"resultCode": "BUSY", "displayResult": "Busy", "obsCodes": ["00603"]},
+        )
+    return {
+        "vdnId": 1,
+        "campaignId": str(campaign),
+        "dataId": added["returnObject"]["dataIdList"][0]["dataId"],
+        "defId": created["defId"],
+    }
+
+
+def _fuzz(app: Any, auth: Signed) -> tuple[list[str], dict[str, int]]:
+    """Run every operation; return the problems and the count of answers per result code."""
+    ids = _seed(app, auth)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    operations.sort(key=_destructive)  # stable: the document's order otherwise
+    problems: list[str] = []
+    codes: dict[str, int] = {}
+    for operation in operations:
+        names = re.findall(r"{(\w+)}", operation.path)
+        fixed = {name: ids[name] for name in names}
+        label = f"{operation.method.upper()} {operation.path}"
+
+        def send(case: Any, mode: str, label: str = label, fixed: dict[str, Any] = fixed) -> None:
+            case.path_parameters = {**(case.path_parameters or {}), **fixed}
+            response = case.call(auth=auth)
+            problem = _problem(response)
+            if problem is not None:
+                problems.append(f"{case.method} {label} ({mode}): {problem}")
+            else:
+                code = response.json()["resultCode"]
+                codes[code] = codes.get(code, 0) + 1
+
+        # The coverage phase: deterministic boundary and wrong-type values, field by field.
+        for case in schema.iter_coverage_cases(
+            operation,
+            generation_modes=list(GenerationMode),
+            generation_config=schema.config.generation_for(operation=operation, phase="coverage"),
+        ):
+            send(case, "coverage")
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            _runner(operation, mode, fixed, send)()
+    return problems, codes
+
+
+def _runner(
+    operation: Any, mode: GenerationMode, fixed: dict[str, Any], send: Callable[[Any, str], None]
+) -> Callable[[], None]:
+    """Hypothesis over the operation's strategy: ``EXAMPLES`` derandomized cases, sent."""
+    strategy = operation.as_strategy(generation_mode=mode, path_parameters=fixed)
+
+    @hsettings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],  # no shrinking: every problem is collected
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def run(case: Any) -> None:
+        send(case, str(mode))
+
+    return run
+
+
+async def test_schemathesis_finds_no_5xx_and_no_bare_answer(settings: Settings) -> None:
+    ak, sk = await _tenant(settings.effective_database_url)
+    app = create_app(settings)  # its lifespan runs in Schemathesis's event loop
+    auth = Signed(ak, sk)
+    try:
+        problems, codes = await asyncio.to_thread(_fuzz, app, auth)
+    finally:
+        await asyncio.to_thread(st_asgi.shutdown_lifespans)
+    assert problems == []
+    # The run got through the signature check and past the field checks.
+    assert codes.get("0200401", 0) < sum(codes.values()) / 100, codes
+    assert codes.get("0200000", 0) > 0, codes
