@@ -2,7 +2,9 @@
 
 ``C2Auth`` is an ``httpx.Auth`` that signs every request; ``Client`` and
 ``AsyncClient`` wrap each endpoint and return the decoded JSON envelope
-(``resultCode`` tells success ``0200000`` from a business error)::
+(``resultCode`` tells success ``0200000`` from a business error). With
+``raise_for_result=True`` a non-success answer raises :class:`ResultError`
+instead, so a script stops at the first refusal::
 
     with Client("https://127.0.0.1:8443", ak, sk, vdn_id=1, verify=False) as api:
         api.add_business_result({"name": "Sold", "code": "SOLD"})
@@ -20,7 +22,27 @@ import httpx
 from openisales.auth import signing
 
 JSON_TYPE = "application/json; charset=UTF-8"
+SUCCESS = "0200000"
 R = TypeVar("R")
+
+
+class ResultError(Exception):
+    """The server answered with a result code other than ``0200000``."""
+
+    def __init__(self, reply: dict[str, Any], status_code: int) -> None:
+        self.reply = reply
+        self.status_code = status_code
+        self.result_code = str(reply.get("resultCode"))
+        self.result_desc = str(reply.get("resultDesc", ""))
+        super().__init__(f"{self.result_code} {self.result_desc}")
+
+
+def _answer(response: httpx.Response, raise_for_result: bool) -> Any:
+    """The decoded envelope; :class:`ResultError` for a refusal when asked to raise."""
+    reply = response.json()
+    if raise_for_result and (not isinstance(reply, dict) or reply.get("resultCode") != SUCCESS):
+        raise ResultError(reply if isinstance(reply, dict) else {}, response.status_code)
+    return reply
 
 
 class C2Auth(httpx.Auth):
@@ -262,9 +284,11 @@ class Client(_Endpoints[Any]):
         vdn_id: int,
         profile: signing.Profile = "hex",
         http: httpx.Client | None = None,
+        raise_for_result: bool = False,
         **httpx_options: Any,
     ) -> None:
         self.vdn_id = vdn_id
+        self.raise_for_result = raise_for_result
         self.http = http or httpx.Client(base_url=base_url, **httpx_options)
         self.http.auth = C2Auth(ak, sk, profile=profile)
 
@@ -272,7 +296,7 @@ class Client(_Endpoints[Any]):
         self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None
     ) -> Any:
         response = self.http.request(method, path, params=params, **_prepare(method, body))
-        return response.json()
+        return _answer(response, self.raise_for_result)
 
     def close(self) -> None:
         self.http.close()
@@ -296,9 +320,11 @@ class AsyncClient(_Endpoints[Awaitable[Any]]):
         vdn_id: int,
         profile: signing.Profile = "hex",
         http: httpx.AsyncClient | None = None,
+        raise_for_result: bool = False,
         **httpx_options: Any,
     ) -> None:
         self.vdn_id = vdn_id
+        self.raise_for_result = raise_for_result
         self.http = http or httpx.AsyncClient(base_url=base_url, **httpx_options)
         self.http.auth = C2Auth(ak, sk, profile=profile)
 
@@ -310,7 +336,7 @@ class AsyncClient(_Endpoints[Awaitable[Any]]):
     async def _call(
         self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None
     ) -> Any:
-        return (await self.request(method, path, body, params)).json()
+        return _answer(await self.request(method, path, body, params), self.raise_for_result)
 
     async def aclose(self) -> None:
         await self.http.aclose()
