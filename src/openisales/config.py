@@ -267,7 +267,7 @@ class Settings:
             )
         for name in ("header_timeout_s", "body_timeout_s", "keepalive_timeout_s"):
             if not 0 < getattr(self, name) <= 3600:
-                raise ConfigError(f"OPENISALES_{name.upper()} must be within 0..3600 (exclusive)")
+                raise ConfigError(f"OPENISALES_{name.upper()} must be positive and at most 3600")
         if self.max_connections < 1 or self.backlog < 1:
             raise ConfigError("OPENISALES_MAX_CONNECTIONS and OPENISALES_BACKLOG must be positive")
         if not 0 <= self.metrics_port <= 65535:

@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from openisales.batching import FlushCancelled
 from openisales.errors import StorageError
 from openisales.services import writeback as service
 from openisales.store import sql, writeback as store, writeback_fast
+from openisales.store.batching import FlushCancelled
 from openisales.store.tables import data, data_result, push_outbox
 from tests.conftest import Api
 from tests.helpers import add_numbers, campaign_body, define

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from openisales.batching import Batcher, FlushCancelled
+from openisales.store.batching import Batcher, FlushCancelled
 
 
 class Gate:

@@ -8,7 +8,6 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.auth.replay import REPLAYED, ReplayGuard
-from openisales.batching import FlushCancelled
 from openisales.domain.business_result import sub_status_belongs
 from openisales.domain.writeback import Outcome, WriteBackRequest, plan
 from openisales.errors import AuthError, Conflict, NotFound, StorageError
@@ -18,6 +17,7 @@ from openisales.store import (
     writeback_batch as batch,
     writeback_fast as fast_path,
 )
+from openisales.store.batching import FlushCancelled
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import reading, transaction
 

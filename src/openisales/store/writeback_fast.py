@@ -10,7 +10,7 @@ its nonce commit together or not at all. If another writer got there first
 the row is not updated and the caller reads again.
 
 Concurrent write-backs of one process share these round trips
-(:class:`openisales.batching.Batcher`): their reads go out as one ``SELECT``
+(:class:`openisales.store.batching.Batcher`): their reads go out as one ``SELECT``
 over ``unnest``-ed keys, their writes as one statement over ``unnest``-ed rows,
 committed once (the statements are in ``store.writeback_batch``). A
 write-back whose row another member of the same batch updated first is
@@ -36,8 +36,8 @@ from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from openisales.batching import Batcher
 from openisales.errors import StorageError
+from openisales.store.batching import Batcher
 from openisales.store.engine import create_engine
 from openisales.store.sql import reading, transaction
 from openisales.store.writeback_batch import Read, ReadKey, Write, read_many, write_many
