@@ -78,7 +78,7 @@ async def test_the_same_write_back_again_changes_nothing(api: Api, push: bool) -
         {"busiResultDesc": "paid in cash"},
         {"workNo": "2034"},
         {"busiResultDesc": None},
-        {"workNo": ""},  # "" is not "absent": sent differently, recorded anew
+        {"workNo": ""},  # an empty optional field counts as absent: not "2033"
     ],
 )
 async def test_a_different_write_back_for_the_same_attempt_is_recorded(
@@ -91,6 +91,61 @@ async def test_a_different_write_back_for_the_same_attempt_is_recorded(
         changed = {k: v for k, v in {**body, **change}.items() if v is not None}
         reply = await client.write_back(data_id, changed)
     assert reply["resultCode"] == "0200000"
+    assert await _count(api, data_result, data_id) == 2
+
+
+async def test_an_empty_optional_field_is_the_same_as_an_absent_one(api: Api) -> None:
+    data_id = await _setup(api)
+    async with api.client() as client:
+        await client.write_back(data_id, {"busiResult": "LATER"})
+        again = await client.write_back(data_id, {"busiResult": "LATER", "workNo": ""})
+    assert again["resultCode"] == "0200000"
+    assert await _count(api, data_result, data_id) == 1
+
+
+async def test_a_repeat_still_uses_up_its_signature(api: Api) -> None:
+    """A repeat writes nothing, but its signed request cannot be replayed later."""
+    data_id = await _setup(api)
+    path = f"/rest/isales/v1/openapi/campaigns/1/callBusiResult/{data_id}"
+    async with api.client() as client:
+        await client.write_back(data_id, {"busiResult": "LATER", "workNo": "9"})
+        repeat = client.http.build_request(
+            "POST",
+            path,
+            content=b'{"busiResult":"LATER","workNo":"9"}',
+            headers={"Content-Type": "application/json; charset=UTF-8"},
+        )
+        repeat.headers["Authorization"] = client.http.auth.authorization(repeat)  # type: ignore[union-attr]
+        first = await client.http.send(repeat, auth=None)
+        assert first.json()["resultCode"] == "0200000"
+        await client.write_back(data_id, {"busiResult": "SOLD"})  # the result changes
+        replayed = await client.http.send(repeat, auth=None)  # the repeat's exact bytes
+    assert replayed.status_code == 401, replayed.json()
+    assert await _count(api, data_result, data_id) == 2
+    assert (await _record(api, data_id)).busi_result == "SOLD"
+
+
+async def test_a_write_back_made_during_the_call_applies_when_sent_again_after_it(
+    api: Api,
+) -> None:
+    """The agent saved before the CTI reported the call's end: the resend takes effect."""
+    data_id = await _setup(api)
+    async with api.ctx.engine.begin() as conn:  # the call is being placed
+        await conn.execute(
+            sa.update(data).where(data.c.data_id == int(data_id)).values(status=1, attempt_no=1)
+        )
+    async with api.client() as client:
+        early = await client.write_back(data_id, {"busiResult": "LATER", "workNo": "7"})
+        assert early["resultCode"] == "0200000"
+        assert (await _record(api, data_id)).status == 1  # recorded, cannot reschedule
+        async with api.ctx.engine.begin() as conn:  # the answered outcome arrives
+            await conn.execute(
+                sa.update(data).where(data.c.data_id == int(data_id)).values(status=2)
+            )
+        again = await client.write_back(data_id, {"busiResult": "LATER", "workNo": "7"})
+    assert again["resultCode"] == "0200000"
+    record = await _record(api, data_id)
+    assert record.status == 0 and record.reserved_work_no == "7"  # the retry is scheduled
     assert await _count(api, data_result, data_id) == 2
 
 

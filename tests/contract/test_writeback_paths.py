@@ -77,6 +77,9 @@ def check(record: Any, history: Any, before: Any, wb: WriteBack) -> None:
     for column, value in expected(declared.RESULT, wb).items():
         assert getattr(record, column) == value, column
     schedule = expected(declared.SCHEDULE, wb)
+    changed = {**expected(declared.RESULT, wb), **(schedule if wb.reschedule else {})}
+    same = [c for c, value in changed.items() if getattr(before, c) == value]
+    assert same == [], f"the test's write-back must change every column it checks: {same}"
     for column, value in schedule.items():
         # Rescheduled: the declared value; otherwise the record keeps its own.
         want = value if wb.reschedule else getattr(before, column)
@@ -84,10 +87,13 @@ def check(record: Any, history: Any, before: Any, wb: WriteBack) -> None:
 
 
 async def setup(api: Api) -> tuple[int, list[int]]:
+    """Two records, answered and awaiting their result (every declared value differs)."""
     async with api.client() as client:
         await define(client, "X", "X1")
         campaign = await make_campaign(client)
         ids = await add_numbers(client, campaign, ["111", "222"], ["333", "444"])
+    async with api.ctx.engine.begin() as conn:
+        await conn.execute(sa.update(data).values(status=int(DataStatus.AWAITING_RESULT)))
     return campaign, [int(i) for i in ids]
 
 
@@ -126,7 +132,7 @@ async def test_the_target_is_read_typed_alike_on_both_paths(api: Api) -> None:
         locked = await declared.lock(conn, 1, record_id)
     assert locked is not None
     assert [n.called_no for n in locked.record.numbers] == ["111", "222"]
-    assert locked.order == (0, 1) and locked.record.status == DataStatus.WAITING
+    assert locked.order == (0, 1) and locked.record.status == DataStatus.AWAITING_RESULT
     assert locked.record.called == "111" and locked.version is None
     assert (locked.record.vdn_id, locked.record.data_id) == (1, record_id)
     if api.ctx.engine.dialect.name == "postgresql":

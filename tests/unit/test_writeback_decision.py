@@ -152,7 +152,6 @@ def test_a_repeat_of_the_recorded_write_back_writes_nothing() -> None:
         (1, None, {}),  # nothing recorded yet
         (1, 1, {"busi_result_desc": "other"}),
         (1, 1, {"work_no": None}),
-        (1, 1, {"work_no": ""}),  # "" is not absent
         (1, 1, {"sub_status": "S1"}),
     ],
 )

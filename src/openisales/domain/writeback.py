@@ -28,7 +28,7 @@ BODY_SPEC = Obj(
     (
         Str("busiResult", required=True, max_len=50, description="business result code"),
         Str("subStatus", max_len=50, description="sub-result code; a child of busiResult"),
-        Str("busiResultDesc", max_len=1024),
+        Str("busiResultDesc", max_len=1024, description="free text"),
         Str("workNo", max_len=32, description="agent; reserves a scheduled retry for this agent"),
     ),
     required=True,
@@ -185,10 +185,15 @@ def repeats(target: Target, request: WriteBackRequest) -> bool:
 
     The same write-back means: the record's last write-back belongs to its
     current attempt (``busi_attempt_no == attempt_no``) and carried exactly the
-    same ``busiResult``, ``subStatus``, ``busiResultDesc`` and ``workNo``
-    (compared as sent: ``None`` and ``""`` differ). Whatever its signature or
-    time, such a write-back changes nothing.
+    same ``busiResult``, ``subStatus``, ``busiResultDesc`` and ``workNo`` (as
+    checked: an empty optional field counts as absent). Whatever its signature
+    or time, such a write-back changes nothing, except while the record awaits
+    its result: a write-back recorded while its call was still in progress
+    could not take effect, and the same one sent again once the call's outcome
+    arrived must.
     """
+    if target.record.status == DataStatus.AWAITING_RESULT:
+        return False
     return target.busi_attempt_no == target.record.attempt_no and target.last == LastResult(
         request.busi_result, request.sub_status, request.busi_result_desc, request.work_no
     )

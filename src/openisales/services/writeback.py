@@ -199,8 +199,13 @@ async def _optimistic(
                 children = await definitions.children(conn, vdn_id, request.busi_result)
         _check_definition(children, vdn_id, request.busi_result, request.sub_status)
         outcome, written = plan(seen.target, request, result_id)
-        if written is None:
-            return outcome  # the same write-back again: nothing to write
+        if written is None:  # the same write-back again: nothing to write...
+            if request.nonce is None:
+                return outcome
+            # ...but its signature's single use is recorded all the same, which
+            # only the locking path does without a write (else it stays replayable)
+            fast.leave("repeat")
+            return None
         if written.completed and seen.target.call_back_url:
             fast.leave("push")  # the result push must be queued in the same transaction
             return None
