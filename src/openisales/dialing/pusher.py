@@ -47,6 +47,9 @@ from openisales.store.sql import transaction
 log = logging.getLogger("openisales.push")
 
 PUSH_IDS_HEADER = "X-Openisales-Push-Ids"
+# A receiver's answer is read up to this size (it is expected to be a short
+# {"retCode": ...} object); a longer one is a failed push, never held in memory.
+MAX_ANSWER_BYTES = 65_536
 OPEN_CIRCUITS = 1_000  # held-back destinations remembered per pusher, soonest to close dropped
 FAILURE_TALLIES = 10_000  # destinations whose consecutive failures are counted, oldest dropped
 
@@ -298,16 +301,23 @@ class Pusher:
         headers = {"Content-Type": JSON_TYPE, PUSH_IDS_HEADER: ",".join(ids)}
         try:
             async with asyncio.timeout(self.settings.timeout_s):
-                response = await self.http.post(
-                    url, content=push.body(payloads), headers=headers, auth=self._auth
+                request = self.http.build_request(
+                    "POST", url, content=push.body(payloads), headers=headers
                 )
+                response = await self.http.send(request, auth=self._auth, stream=True)
+                try:
+                    answer = await _read_at_most(response, MAX_ANSWER_BYTES)
+                finally:
+                    await response.aclose()
         except TimeoutError:
             return f"no answer within {self.settings.timeout_s:g} s"
         except httpx.TimeoutException as exc:
             return f"timeout: {type(exc).__name__}"
         except Exception as exc:  # a transport error, a URL httpx refuses, ...
             return f"{type(exc).__name__}: {exc}"
-        return push.verdict(response.status_code, response.content)
+        if answer is None:
+            return f"answer longer than {MAX_ANSWER_BYTES} bytes"
+        return push.verdict(response.status_code, answer)
 
     async def _housekeeping(self, now: datetime) -> None:
         async with transaction(self.engine) as conn:
@@ -336,3 +346,15 @@ def build_pusher(
     its timeout.
     """
     return Pusher(engine, http, clock, push_settings(settings), metrics)
+
+
+async def _read_at_most(response: httpx.Response, limit: int) -> bytes | None:
+    """The streamed answer's body; None as soon as it exceeds ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

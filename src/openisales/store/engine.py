@@ -49,7 +49,7 @@ def create_engine(
     """
     if url.startswith("sqlite"):
         if ":memory:" in url:
-            engine = create_async_engine(url, echo=echo, poolclass=NullPool)
+            engine = create_async_engine(url, echo=echo, poolclass=NullPool, hide_parameters=True)
         else:
             _private_database(url)
             # One connection, whatever pool_size says: every SQLite transaction
@@ -57,7 +57,12 @@ def create_engine(
             # only wait in SQLite's busy handler, which sleeps and retries; the
             # pool's queue hands the one connection over in arrival order.
             engine = create_async_engine(
-                url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=pool_timeout
+                url,
+                echo=echo,
+                pool_size=1,
+                max_overflow=0,
+                pool_timeout=pool_timeout,
+                hide_parameters=True,  # errors are logged; values are customers' data
             )
         _configure_sqlite(engine)
         return engine
@@ -67,6 +72,7 @@ def create_engine(
     return create_async_engine(
         url,
         echo=echo,
+        hide_parameters=True,  # errors are logged; values are customers' data
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
