@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any
+from typing import Protocol
 
 from openisales.domain.calldata import CalledNumber, DataStatus, Record
 from openisales.store.tables import data
@@ -25,13 +25,32 @@ COLUMNS = (
 )
 
 
+class RecordRow(Protocol):
+    """A row with :data:`COLUMNS` (a SQLAlchemy row, or an asyncpg record adapted to it)."""
+
+    @property
+    def vdn_id(self) -> int: ...
+    @property
+    def data_id(self) -> int: ...
+    @property
+    def campaign_id(self) -> int: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def attempt_no(self) -> int: ...
+    @property
+    def attempt_index(self) -> int: ...
+    @property
+    def called_nos(self) -> str: ...
+
+
 @lru_cache(maxsize=65_536)
 def numbers(called_nos: str) -> tuple[CalledNumber, ...]:
     """A record's stored ``called_nos`` JSON -> its numbers, in the order they were added."""
     return tuple(CalledNumber(n["calledNo"], n.get("type") or "") for n in json.loads(called_nos))
 
 
-def record(row: Any) -> Record:
+def record(row: RecordRow) -> Record:
     """The :class:`Record` of a row (or row-like object) with :data:`COLUMNS`."""
     return Record(
         vdn_id=row.vdn_id,

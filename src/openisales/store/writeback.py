@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -108,7 +108,28 @@ def _order(called_nos: str, call_policy: str | None) -> tuple[int, ...]:
     return tuple(rotation(records.numbers(called_nos), turns_from_json(call_policy)))
 
 
-def target(row: Any, version: str | None = None) -> Target:
+class TargetRow(records.RecordRow, Protocol):
+    """A row with :data:`TARGET_COLUMNS`."""
+
+    @property
+    def busi_attempt_no(self) -> int | None: ...
+    @property
+    def busi_result(self) -> str | None: ...
+    @property
+    def sub_status(self) -> str | None: ...
+    @property
+    def busi_result_desc(self) -> str | None: ...
+    @property
+    def work_no(self) -> str | None: ...
+    @property
+    def busi_policy(self) -> str | None: ...
+    @property
+    def call_policy(self) -> str | None: ...
+    @property
+    def call_back_url(self) -> str | None: ...
+
+
+def target(row: TargetRow, version: str | None = None) -> Target:
     """The typed :class:`Target` of a row with :data:`TARGET_COLUMNS`."""
     return Target(
         record=records.record(row),
