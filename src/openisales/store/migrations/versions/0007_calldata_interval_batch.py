@@ -17,7 +17,6 @@ branch_labels = None
 depends_on = None
 # expand only: two nullable columns; code built for 0006 runs on it (its adds just
 # neither keep nor check the interval, and store no batchId)
-contract = False
 contract = False  # expand only: nullable columns, older code runs on it (store.schema)
 
 
