@@ -130,7 +130,11 @@ _CODES = [
         "The server process has reached its connection limit (HTTP 503); retry later.",
         "openisales",
     ),
-    ("0200404", "No operation at this path (HTTP 404).", "openisales"),
+    (
+        "0200404",
+        "No operation at this path (HTTP 404); a path with a trailing slash is none.",
+        "openisales",
+    ),
     ("0200405", "The path has no operation for this HTTP method (HTTP 405).", "openisales"),
 ]
 
@@ -235,7 +239,8 @@ def render_markdown() -> str:
         "Business outcomes travel with HTTP 200; `0200401` with HTTP 401; `0200413` with HTTP 413;",
         "the server's own limits (`docs/security.md`) answer `0200408`, `0200431` and `0200503`",
         "with HTTP 408, 431 and 503; an unknown path or method `0200404` or `0200405`",
-        "with HTTP 404 or 405.",
+        "with HTTP 404 or 405; an unexpected failure the operation's storage code with HTTP 500",
+        "and `requestId`; `/readyz` without its database `0200006` with HTTP 503.",
         "",
         "Codes between `0200001` and `0200034` that Huawei does not document are not used.",
         "",

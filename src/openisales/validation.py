@@ -92,6 +92,8 @@ class Str:
             out["minLength"] = self.min_len
         if self.allowed is not None:
             out["pattern"] = f"^[{self.allowed}]*$"
+        elif self.forbid_special:
+            out["pattern"] = "^[^" + re.escape(SPECIAL) + "]*$"
         if self.description:
             out["description"] = self.description
         return out

@@ -18,26 +18,30 @@ from openisales.client import Client
 
 
 def _invoke(tmp_path: Path, *args: str) -> str:
+    """The command's standard output; it must succeed."""
     result = CliRunner().invoke(
         cli,
         ["--data-dir", str(tmp_path), *args],
         env={"OPENISALES_DATABASE_URL": "", "OPENISALES_MASTER_KEY": ""},
     )
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout
 
 
 def test_vdn_and_key_lifecycle(tmp_path: Path) -> None:
     assert "VDN 7 (sales, Europe/Paris) added" in _invoke(
         tmp_path, "vdn", "add", "--id", "7", "--name", "sales", "--time-zone", "Europe/Paris"
     )
-    assert _invoke(tmp_path, "vdn", "list").strip() == "7\tsales\tEurope/Paris"
+    header, row = _invoke(tmp_path, "vdn", "list").splitlines()
+    assert header.split() == ["VDN", "NAME", "TIME", "ZONE", "CREATED", "(UTC)"]
+    assert row.split()[:3] == ["7", "sales", "Europe/Paris"]
     created = _invoke(
         tmp_path, "keys", "create", "--vdn", "7", "--ak", "myak01", "--sk", "my-very-secret-key-1"
     )
-    assert "AK: myak01" in created and "SK: my-very-secret-key-1" in created
+    assert created == "AK: myak01\nSK: my-very-secret-key-1\n"
     listed = _invoke(tmp_path, "keys", "list")
-    assert "myak01\tvdn=7" in listed and "active" in listed
+    assert listed.splitlines()[0].split()[:3] == ["AK", "VDNS", "STATUS"]
+    assert listed.splitlines()[1].split()[:3] == ["myak01", "7", "active"]
     assert "my-very-secret-key-1" not in listed
     assert "my-very-secret-key-1" not in (tmp_path / "openisales.db").read_bytes().decode("latin-1")
     assert "AK myak01 revoked" in _invoke(tmp_path, "keys", "revoke", "myak01")

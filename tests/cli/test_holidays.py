@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -36,16 +37,23 @@ def test_add_list_rename_delete(data_dir: Path) -> None:
     _invoke(data_dir, "holiday", "add", "--vdn", "1", "--date", "2026-01-01", "--name", "New Year")
     _invoke(data_dir, "holiday", "add", "--vdn", "1", "--date", "2027-01-01")
     assert _invoke(data_dir, "holiday", "list", "--vdn", "1").splitlines() == [
-        "2026-01-01\tNew Year",
-        "2026-12-25\tChristmas",
-        "2027-01-01\t",
+        "DATE        NAME",
+        "2026-01-01  New Year",
+        "2026-12-25  Christmas",
+        "2027-01-01",
     ]
     assert _invoke(data_dir, "holiday", "list", "--vdn", "1", "--year", "2027").splitlines() == [
-        "2027-01-01\t"
+        "DATE        NAME",
+        "2027-01-01",
+    ]
+    assert json.loads(_invoke(data_dir, "holiday", "list", "--vdn", "1", "--json")) == [
+        {"date": "2026-01-01", "name": "New Year"},
+        {"date": "2026-12-25", "name": "Christmas"},
+        {"date": "2027-01-01", "name": ""},
     ]
     # adding a listed date renames it
     _invoke(data_dir, "holiday", "add", "--vdn", "1", "--date", "2026-12-25", "--name", "Xmas")
-    assert "2026-12-25\tXmas" in _invoke(data_dir, "holiday", "list", "--vdn", "1")
+    assert "2026-12-25  Xmas" in _invoke(data_dir, "holiday", "list", "--vdn", "1")
     assert "holiday 2026-12-25 deleted from VDN 1" in _invoke(
         data_dir, "holiday", "delete", "--vdn", "1", "--date", "2026-12-25"
     )
@@ -54,10 +62,10 @@ def test_add_list_rename_delete(data_dir: Path) -> None:
 
 def test_calendars_are_per_vdn(data_dir: Path) -> None:
     _invoke(data_dir, "holiday", "add", "--vdn", "1", "--date", "2026-10-01", "--name", "National")
-    assert _invoke(data_dir, "holiday", "list", "--vdn", "2") == ""
+    assert _invoke(data_dir, "holiday", "list", "--vdn", "2") == "DATE  NAME\n"
     refused = _run(data_dir, "holiday", "delete", "--vdn", "2", "--date", "2026-10-01")
     assert refused.exit_code != 0 and "no holiday on 2026-10-01 in VDN 2" in refused.output
-    assert "2026-10-01\tNational" in _invoke(data_dir, "holiday", "list", "--vdn", "1")
+    assert "2026-10-01  National" in _invoke(data_dir, "holiday", "list", "--vdn", "1")
 
 
 @pytest.mark.parametrize(
@@ -82,4 +90,4 @@ def test_errors_are_clear_and_change_nothing(data_dir: Path, args: list[str], me
     result = _run(data_dir, "holiday", *args)
     assert result.exit_code != 0
     assert message in result.output
-    assert _invoke(data_dir, "holiday", "list", "--vdn", "1") == ""
+    assert _invoke(data_dir, "holiday", "list", "--vdn", "1", "--json") == "[]\n"

@@ -67,37 +67,55 @@ def _seed(tmp_path: Path) -> None:
     asyncio.run(insert())
 
 
-def _ids(output: str) -> list[str]:
-    return [line.split("\t")[0] for line in output.splitlines()]
+def _ids(tmp_path: Path, *args: str) -> list[str]:
+    return [
+        item["pushId"] for item in json.loads(_invoke(tmp_path, "push", "list", "--json", *args))
+    ]
 
 
 def test_push_list_filters_by_status_and_vdn_newest_first(tmp_path: Path) -> None:
     _seed(tmp_path)
-    assert _ids(_invoke(tmp_path, "push", "list")) == ["21.1", "13.1", "12.1", "11.1"]
-    assert _ids(_invoke(tmp_path, "push", "list", "--limit", "2")) == ["21.1", "13.1"]
+    assert _ids(tmp_path) == ["21.1", "13.1", "12.1", "11.1"]
+    assert _ids(tmp_path, "--limit", "2") == ["21.1", "13.1"]
     failed = _invoke(tmp_path, "push", "list", "--status", "failed", "--vdn", "1")
     assert failed.splitlines() == [
-        "11.1\tvdn=1\tcampaign=42\tfailed\tpushes=6\t-\thttps://crm.example/push\tHTTP 500"
+        "PUSH ID  VDN  CAMPAIGN  STATUS  PUSHES  NEXT/DELIVERED (UTC)  URL"
+        "                       LAST ERROR",
+        "11.1     1    42        failed  6       -                     https://crm.example/push"
+        "  HTTP 500",
     ]
-    pending = _invoke(tmp_path, "push", "list", "--status", "pending")
-    assert pending.splitlines() == [
-        "13.1\tvdn=1\tcampaign=42\tpending\tpushes=1\t2026-03-01 09:03:00\thttps://crm.example/push"
+    assert json.loads(_invoke(tmp_path, "push", "list", "--status", "pending", "--json")) == [
+        {
+            "pushId": "13.1",
+            "vdnId": 1,
+            "campaignId": 42,
+            "status": "pending",
+            "pushes": 1,
+            "nextPushAt": "2026-03-01T09:03:00+00:00",
+            "deliveredAt": None,
+            "url": "https://crm.example/push",
+            "lastError": None,
+        }
     ]
     assert "2026-03-01 09:02:00" in _invoke(tmp_path, "push", "list", "--status", "delivered")
-    assert _invoke(tmp_path, "push", "list", "--vdn", "3") == ""
+    assert _ids(tmp_path, "--vdn", "3") == []
+    assert _invoke(tmp_path, "push", "list", "--vdn", "3").split() == [
+        "PUSH", "ID", "VDN", "CAMPAIGN", "STATUS", "PUSHES", "NEXT/DELIVERED", "(UTC)", "URL",
+        "LAST", "ERROR",
+    ]  # fmt: skip
 
 
 def test_push_resend_one_or_all_failed(tmp_path: Path) -> None:
     _seed(tmp_path)
     assert "1 push(es) queued again" in _invoke(tmp_path, "push", "resend", "--push-id", "11.1")
-    pending = _invoke(tmp_path, "push", "list", "--status", "pending")
-    assert _ids(pending) == ["13.1", "11.1"]
-    assert "\tpushes=0\t" in pending.splitlines()[1]
+    pending = json.loads(_invoke(tmp_path, "push", "list", "--status", "pending", "--json"))
+    assert [item["pushId"] for item in pending] == ["13.1", "11.1"]
+    assert pending[1]["pushes"] == 0
     assert "0 push(es) queued again" in _invoke(
         tmp_path, "push", "resend", "--all-failed", "--vdn", "1"
     )
     assert "1 push(es) queued again" in _invoke(tmp_path, "push", "resend", "--all-failed")
-    assert _invoke(tmp_path, "push", "list", "--status", "failed") == ""
+    assert _ids(tmp_path, "--status", "failed") == []
     assert "1 push(es) queued again" in _invoke(tmp_path, "push", "resend", "--push-id", "12.1")
 
 

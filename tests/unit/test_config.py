@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
+from openisales import config
 from openisales.config import ConfigError, Settings, normalise_database_url
 
 
@@ -151,3 +154,89 @@ def test_serve_refuses_a_per_process_replay_guard_with_several_workers() -> None
         several.check_serve()
     assert "\n" not in str(info.value)
     Settings.from_env({**PG, "OPENISALES_WORKERS": "2"}).check_serve()  # the default is shared
+
+
+# --- the one declaration (issue 12) ---------------------------------------------------------
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+
+
+def test_the_settings_table_of_operations_md_is_generated_from_the_declaration() -> None:
+    text = DOC.read_text()
+    assert config.replace_table(text) == text, (
+        "the settings table of docs/operations.md is stale: run "
+        "`python -m openisales.config --update docs/operations.md`"
+    )
+    for spec in config.SPECS:  # every variable by its full name
+        assert f"| `{spec.env}` |" in text
+
+
+def test_every_field_but_extra_is_a_declared_setting_named_after_it() -> None:
+    names = [f.name for f in fields(Settings) if f.name != "extra"]
+    assert [spec.name for spec in config.SPECS] == names
+    assert all(spec.env == "OPENISALES_" + spec.name.upper() for spec in config.SPECS)
+    assert all(spec.help for spec in config.SPECS)
+
+
+def test_every_declared_default_passes_its_own_rule() -> None:
+    defaults = Settings()
+    for spec in config.SPECS:
+        assert getattr(defaults, spec.name) == spec.default
+        spec.check(spec.default)
+
+
+def test_a_value_from_the_environment_parses_to_the_declared_type() -> None:
+    settings = Settings.from_env(
+        {
+            "OPENISALES_WORKER": "yes",
+            "OPENISALES_PUSH_TIMEOUT_S": "2.5",
+            "OPENISALES_LOG_LEVEL": "WARNING",
+            "OPENISALES_GATEWAY": " Simulator ",
+            "OPENISALES_WEBHOOK_URL": "https://cti.example/Tasks",
+        }
+    )
+    assert settings.worker is True and settings.push_timeout_s == 2.5
+    assert settings.log_level == "warning" and settings.gateway == "simulator"
+    assert settings.webhook_url == "https://cti.example/Tasks"  # text is kept as given
+    assert Settings.from_env({"OPENISALES_WORKER": ""}).worker is None
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"OPENISALES_PORT": "0"}, "OPENISALES_PORT must be within 1..65535"),
+        ({"OPENISALES_PORT": "x"}, "OPENISALES_PORT must be an integer, not 'x'"),
+        ({"OPENISALES_LOG_LEVEL": "loud"}, "LOG_LEVEL must be 'debug', 'info', 'warning', 'error'"),
+        (
+            {"OPENISALES_GATEWAY": "sip"},
+            "OPENISALES_GATEWAY must be empty, 'simulator' or 'webhook'",
+        ),
+        ({"OPENISALES_WORKER": "perhaps"}, "OPENISALES_WORKER must be a boolean"),
+        (
+            {"OPENISALES_HEADER_TIMEOUT_S": "0"},
+            "HEADER_TIMEOUT_S must be positive and at most 3600",
+        ),
+        ({"OPENISALES_CREDENTIAL_CACHE_S": "-1"}, "CREDENTIAL_CACHE_S must not be negative"),
+        ({"OPENISALES_PUSH_TIMEOUT_S": "0"}, "OPENISALES_PUSH_TIMEOUT_S must be positive"),
+        ({"OPENISALES_PUSH_TIMEOUT_S": "60"}, "PUSH_TIMEOUT_S must be positive and below"),
+        ({"OPENISALES_PUSH_MAX_PER_DESTINATION": "101"}, "need 1 <= OPENISALES_PUSH_MAX_PER"),
+        ({"OPENISALES_METRICS_PORT": "70000"}, "METRICS_PORT must be within 0..65535 (0: no"),
+    ],
+)
+def test_each_setting_is_checked_by_its_declared_rule(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Settings.from_env(env)
+
+
+def test_the_generator_prints_or_updates_the_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert config.main([]) == 0
+    assert capsys.readouterr().out == config.render_markdown()
+    page = tmp_path / "page.md"
+    page.write_text(f"# Title\n\n{config.BEGIN}\nold\n{config.END}\n\nafter\n")
+    assert config.main(["--update", str(page)]) == 0
+    assert page.read_text() == f"# Title\n\n{config.render_markdown()}\nafter\n"
+    assert config.main(["--bogus"]) == 2
+    with pytest.raises(ValueError, match="markers are missing"):
+        config.replace_table("no table here")

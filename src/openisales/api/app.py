@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
-import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -16,9 +15,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from openisales.api import envelope
 from openisales.api.context import AppContext
 from openisales.api.endpoint import Guard, Operation, http_error
+from openisales.api.health import PROBES
 from openisales.api.openapi import build
 from openisales.api.routes import (
     appointments,
@@ -159,25 +158,13 @@ def create_app(
     by it); ``background`` runs beside the API while it serves.
     """
     operations = all_operations()
-    document = build(operations)
+    document = build(operations, PROBES)
 
     async def openapi(_request: Request) -> Response:
         return JSONResponse(document)
 
     async def docs(_request: Request) -> Response:
         return HTMLResponse(_DOCS_HTML)
-
-    async def healthz(_request: Request) -> Response:
-        return envelope.json_response({"status": "ok"})
-
-    async def readyz(request: Request) -> Response:
-        ctx: AppContext = request.app.state.ctx
-        try:
-            async with ctx.engine.connect() as conn:
-                await conn.execute(sa.text("SELECT 1"))
-        except Exception:
-            return envelope.json_response({"status": "database unavailable"}, 503)
-        return envelope.json_response({"status": "ready"})
 
     routes: list[BaseRoute] = [
         Route(op.path, op.handle, methods=[op.method], name=op.handler.__name__)
@@ -186,8 +173,7 @@ def create_app(
     routes += [
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
+        *(Route(p.path, p.handler, methods=["GET"]) for p in PROBES),
     ]
     static = _swagger_static()
     if static is not None:
@@ -215,6 +201,10 @@ def create_app(
         middleware=[Middleware(Guard)],
         exception_handlers={HTTPException: http_error},
     )
+    # A path with a trailing slash is no operation's: 404 with the envelope, not
+    # Starlette's redirect to the path without it, which the client would have
+    # to sign anew (docs/compatibility.md).
+    app.router.redirect_slashes = False
     if context is not None:
         app.state.ctx = context  # usable without running the lifespan (tests)
     return app

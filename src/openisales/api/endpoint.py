@@ -19,20 +19,21 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openisales.api import envelope
 from openisales.api.auth import authenticate
 from openisales.api.context import AppContext
+from openisales.api.responses import Returns
 from openisales.auth.replay import Nonce
 from openisales.errors import (
     SUCCESS,
@@ -40,9 +41,11 @@ from openisales.errors import (
     NoSuchPath,
     OpenISalesError,
     ParamError,
+    RequestTimeout,
     RequestTooLarge,
     StorageError,
 )
+from openisales.logs import request_context
 from openisales.validation import (
     CONVERSION,
     MAX_DEPTH,
@@ -150,7 +153,11 @@ class Operation:
     query: tuple[Spec, ...] = ()
     failure_code: str = "0200006"
     replay_in_handler: bool = False  # the handler records the single use of Call.nonce
-    response: dict[str, Any] = field(default_factory=dict)
+    # What the operation answers on success (its payload and resultDesc).
+    returns: Returns = field(kw_only=True)
+    # An example request that succeeds on a VDN holding the ids it names:
+    # the body, or for an operation without one, its query parameters.
+    example: Mapping[str, Any] | None = field(default=None, kw_only=True)
 
     async def handle(self, request: Request) -> Response:
         ctx: AppContext = request.app.state.ctx
@@ -200,11 +207,14 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise RequestTooLarge(f"request body exceeds {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestTooLarge(f"request body exceeds {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise RequestTooLarge(f"request body exceeds {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:  # nobody is left to answer: not an unexpected error to log
+        raise RequestTimeout("the client closed the connection before its body arrived") from None
     return b"".join(chunks)
 
 
@@ -214,7 +224,8 @@ class Guard:
     An exception that escapes the application (a route outside the
     operations; the operations catch their own) is logged once with the
     request id and answered with HTTP 500 and the ``GUARD_CODE`` envelope,
-    never the server's plain-text page. Every response carries ``X-Request-Id``.
+    never the server's plain-text page. Every response carries ``X-Request-Id``,
+    and every line logged while the request is served its ``requestId`` (``logs.py``).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -234,15 +245,16 @@ class Guard:
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception:
-            path = str(scope.get("path", ""))[:200]  # the client's text: quoted, bounded
-            log_unexpected(scope, f"{scope.get('method')} {path!r}")
-            if started:  # too late for an answer: the server ends the response
-                return
-            response = envelope.failure(_internal(GUARD_CODE), request_id=rid)
-            await response(scope, receive, send_with_id)
+        with request_context(rid):  # every line logged while serving it carries the id
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception:
+                path = str(scope.get("path", ""))[:200]  # the client's text: quoted, bounded
+                log_unexpected(scope, f"{scope.get('method')} {path!r}")
+                if started:  # too late for an answer: the server ends the response
+                    return
+                response = envelope.failure(_internal(GUARD_CODE), request_id=rid)
+                await response(scope, receive, send_with_id)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

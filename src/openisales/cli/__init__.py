@@ -1,50 +1,50 @@
-"""The ``openisales`` command line: builds settings, calls the factories, holds no logic."""
+"""The ``openisales`` command line: reads options, calls the factories, holds no logic.
+
+Settings are built when a command needs them (``cli/common.pass_settings``).
+"""
 
 from __future__ import annotations
 
 import click
 
 from openisales.cli.admin import holiday, keys, migrate, vdn
-from openisales.cli.common import as_path
+from openisales.cli.common import CliState, as_path, setting_option
 from openisales.cli.imports import import_calldata
 from openisales.cli.push import push
 from openisales.cli.serve import serve, simulate, worker
-from openisales.config import ConfigError, Settings
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
-@click.group()
-@click.option(
-    "--database-url",
-    envvar="OPENISALES_DATABASE_URL",
-    default=None,
-    help="SQLAlchemy URL; empty = embedded SQLite in the data directory.",
-)
-@click.option(
-    "--data-dir",
-    envvar="OPENISALES_DATA_DIR",
-    default=None,
-    help="Directory for the embedded database, keys and certificate.",
-)
+@click.group(context_settings=CONTEXT)
+@setting_option("database_url", "--database-url")
+@setting_option("data_dir", "--data-dir", type=click.Path(file_okay=False))
 @click.pass_context
 def cli(ctx: click.Context, database_url: str | None, data_dir: str | None) -> None:
-    """openisales: an outbound-campaign server speaking the CC-iSales OpenAPI."""
-    try:
-        ctx.obj = Settings.from_env(
-            database_url=database_url, data_dir=data_dir and as_path(data_dir)
-        )
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    """openisales: an outbound-campaign server speaking the CC-iSales OpenAPI.
+
+    Settings come from OPENISALES_* environment variables (docs/operations.md);
+    --database-url and --data-dir override two of them for every command.
+    `openisales COMMAND -h` explains a command.
+    """
+    ctx.obj = CliState(database_url=database_url, data_dir=as_path(data_dir) if data_dir else None)
 
 
-cli.add_command(migrate)
-cli.add_command(serve)
-cli.add_command(vdn)
-cli.add_command(holiday)
-cli.add_command(keys)
-cli.add_command(worker)
-cli.add_command(simulate)
-cli.add_command(push)
-cli.add_command(import_calldata)
+for _command in (migrate, serve, vdn, holiday, keys, worker, simulate, push, import_calldata):
+    cli.add_command(_command)
+
+
+def _explain(command: click.Command) -> None:
+    """``--version`` on every command, as on the root group (``-h`` is inherited)."""
+    click.version_option(
+        None, "--version", "show_version", package_name="openisales", prog_name="openisales"
+    )(command)  # named apart from `import --api-version`'s "version"
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _explain(sub)
+
+
+_explain(cli)
 
 
 def main() -> None:

@@ -1,18 +1,26 @@
-"""The administration commands: ``migrate`` and the ``vdn``, ``holiday`` and ``keys`` groups."""
+"""The administration commands: ``migrate`` and the ``vdn``, ``holiday`` and ``keys`` groups.
+
+Services and the store are imported inside the commands, so that ``-h``,
+``--version`` and ``keys master-key`` start without loading SQLAlchemy.
+"""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
 
-from openisales.auth.vault import Vault, master_key, new_master_key
-from openisales.cli.common import run_job
-from openisales.clock import SystemClock
+from openisales.cli.common import (
+    cli_state,
+    json_option,
+    open_vault,
+    pass_settings,
+    print_list,
+    run_job,
+)
 from openisales.config import Settings
 from openisales.errors import OpenISalesError
-from openisales.services import admin, holidays
-from openisales.store import schema
 
 
 @click.group(invoke_without_command=True)
@@ -27,7 +35,8 @@ from openisales.store import schema
     "start",
     default=None,
     metavar="REVISION",
-    help="With --sql: start from this revision instead of asking the database.",
+    help="With --sql: start from this revision instead of asking the database (needs no "
+    "connection and no other setting).",
 )
 @click.pass_context
 def migrate(ctx: click.Context, sql: bool, start: str | None) -> None:
@@ -36,16 +45,19 @@ def migrate(ctx: click.Context, sql: bool, start: str | None) -> None:
     Upgrades: expand migrations first (the old release keeps running), contract
     migrations after every process runs the new release (docs/operations.md).
     """
+    from openisales.store import schema
+
     if ctx.invoked_subcommand is not None:
         return
-    settings: Settings = ctx.obj
+    if start is not None and not sql:
+        raise click.UsageError("--from goes with --sql")
     if sql:
-        if settings.embedded:
+        if cli_state().embedded:
             raise click.ClickException(
                 "--sql is for PostgreSQL: the embedded database migrates itself on start"
             )
         if start is None:
-            found = run_job(settings, schema.status)
+            found = run_job(cli_state().settings(), schema.status)
             if found.newer:
                 raise click.ClickException(
                     f"the database is at revision {found.current}, newer than this release"
@@ -58,13 +70,17 @@ def migrate(ctx: click.Context, sql: bool, start: str | None) -> None:
         await schema.migrate(engine)
         return await schema.current_revision(engine)
 
-    click.echo(f"database at revision {run_job(settings, job)}")
+    click.echo(f"database at revision {run_job(cli_state().settings(), job)}")
 
 
 @migrate.command("status")
-@click.pass_obj
+@pass_settings
 def migrate_status(settings: Settings) -> None:
-    """Show the database's revision against this release's, and whether it may run on it."""
+    """Show the database's revision against this release's, and whether it may run on it.
+
+    Exits with status 1 when this release may not run on the database.
+    """
+    from openisales.store import schema
 
     async def job(engine: Any) -> schema.Status:
         return await schema.status(engine)
@@ -91,12 +107,15 @@ def vdn() -> None:
 
 
 @vdn.command("add")
-@click.option("--id", "vdn_id", type=int, required=True, help="VDN id, 1..9999.")
-@click.option("--name", required=True)
+@click.option("--id", "--vdn", "vdn_id", type=int, required=True, help="VDN id, 1..9999.")
+@click.option("--name", required=True, help="Name, 1 to 64 characters.")
 @click.option("--time-zone", default="UTC", show_default=True, help="IANA time zone.")
-@click.pass_obj
+@pass_settings
 def vdn_add(settings: Settings, vdn_id: int, name: str, time_zone: str) -> None:
     """Add a VDN."""
+    from openisales.clock import SystemClock
+    from openisales.services import admin
+
     item = run_job(
         settings,
         lambda e: admin.add_vdn(
@@ -107,11 +126,23 @@ def vdn_add(settings: Settings, vdn_id: int, name: str, time_zone: str) -> None:
 
 
 @vdn.command("list")
-@click.pass_obj
-def vdn_list(settings: Settings) -> None:
-    """List VDNs."""
-    for item in run_job(settings, admin.list_vdns):
-        click.echo(f"{item.vdn_id}\t{item.name}\t{item.time_zone}")
+@json_option
+@pass_settings
+def vdn_list(settings: Settings, as_json: bool) -> None:
+    """List VDNs: id, name, time zone, when added (UTC)."""
+    from openisales.services import admin
+
+    items = [
+        {
+            "vdnId": item.vdn_id,
+            "name": item.name,
+            "timeZone": item.time_zone,
+            "createdAt": item.created_at,
+        }
+        for item in run_job(settings, admin.list_vdns)
+    ]
+    columns = [("vdnId", "VDN"), ("name", "NAME"), ("timeZone", "TIME ZONE")]
+    print_list(items, [*columns, ("createdAt", "CREATED (UTC)")], as_json)
 
 
 @click.group()
@@ -123,9 +154,12 @@ def holiday() -> None:
 @click.option("--vdn", "vdn_id", type=int, required=True, help="VDN id.")
 @click.option("--date", "day", required=True, help="yyyy-mm-dd, in the VDN's time zone.")
 @click.option("--name", default="", help="At most 64 characters.")
-@click.pass_obj
+@pass_settings
 def holiday_add(settings: Settings, vdn_id: int, day: str, name: str) -> None:
     """Add a holiday, or rename the one already on that date."""
+    from openisales.clock import SystemClock
+    from openisales.services import holidays
+
     try:
         item = holidays.holiday(day, name)
         run_job(
@@ -140,23 +174,28 @@ def holiday_add(settings: Settings, vdn_id: int, day: str, name: str) -> None:
 @holiday.command("list")
 @click.option("--vdn", "vdn_id", type=int, required=True, help="VDN id.")
 @click.option("--year", type=click.IntRange(1, 9999), default=None, help="Only this year.")
-@click.pass_obj
-def holiday_list(settings: Settings, vdn_id: int, year: int | None) -> None:
-    """List a VDN's holidays in date order."""
+@json_option
+@pass_settings
+def holiday_list(settings: Settings, vdn_id: int, year: int | None, as_json: bool) -> None:
+    """List a VDN's holidays in date order: date, name."""
+    from openisales.services import holidays
+
     try:
         found = run_job(settings, lambda e: holidays.query(e, vdn_id=vdn_id, year=year))
     except OpenISalesError as exc:
         raise click.ClickException(exc.description) from None
-    for item in found:
-        click.echo(f"{item.day}\t{item.name}")
+    items = [{"date": item.day, "name": item.name} for item in found]
+    print_list(items, [("date", "DATE"), ("name", "NAME")], as_json)
 
 
 @holiday.command("delete")
 @click.option("--vdn", "vdn_id", type=int, required=True, help="VDN id.")
 @click.option("--date", "day", required=True, help="yyyy-mm-dd.")
-@click.pass_obj
+@pass_settings
 def holiday_delete(settings: Settings, vdn_id: int, day: str) -> None:
     """Delete the holiday on a date."""
+    from openisales.services import holidays
+
     try:
         date = holidays.parse_date(day, "date")
         deleted = run_job(settings, lambda e: holidays.delete(e, vdn_id=vdn_id, days=[date]))
@@ -182,13 +221,43 @@ def keys() -> None:
     help="VDN the key may act for (repeatable).",
 )
 @click.option("--ak", default=None, help="Access key (generated when omitted).")
-@click.option("--sk", default=None, help="Secret key (generated when omitted).")
-@click.pass_obj
+@click.option(
+    "--sk",
+    default=None,
+    metavar="SK|-",
+    help="Secret key (generated when omitted); `-` asks for it without echoing it. A value "
+    "given here stays in the shell history and is seen by `ps`: prefer `-` or --sk-stdin.",
+)
+@click.option(
+    "--sk-stdin",
+    is_flag=True,
+    help="Read the secret key from the first line of standard input.",
+)
+@pass_settings
 def keys_create(
-    settings: Settings, vdn_ids: tuple[int, ...], ak: str | None, sk: str | None
+    settings: Settings,
+    vdn_ids: tuple[int, ...],
+    ak: str | None,
+    sk: str | None,
+    sk_stdin: bool,
 ) -> None:
-    """Create a key; the SK is printed this once and never again."""
-    vault = Vault(master_key(settings))
+    """Create a key; print its AK and SK this once (never again).
+
+    An SK read with --sk - or --sk-stdin is not printed back.
+    """
+    from openisales.clock import SystemClock
+    from openisales.services import admin
+
+    if sk_stdin and sk is not None:
+        raise click.UsageError("give --sk or --sk-stdin, not both")
+    hidden = sk_stdin or sk == "-"  # kept off the screen: not printed back either
+    if sk_stdin:
+        sk = sys.stdin.readline().rstrip("\r\n")
+        if not sk:
+            raise click.ClickException("no secret key on standard input")
+    elif sk == "-":
+        sk = click.prompt("SK", hide_input=True, confirmation_prompt=True, err=True)
+    vault = open_vault(settings)
     made = run_job(
         settings,
         lambda e: admin.create_key(
@@ -196,30 +265,52 @@ def keys_create(
         ),
     )
     click.echo(f"AK: {made[0]}")
+    if hidden:
+        return
     click.echo(f"SK: {made[1]}")
     click.echo("Store the SK now: it cannot be shown again.", err=True)
 
 
 @keys.command("list")
-@click.pass_obj
-def keys_list(settings: Settings) -> None:
-    """List keys (never their SKs)."""
-    for info in run_job(settings, admin.list_keys):
-        state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M:%S}" if info.revoked_at else "active"
-        vdns = ",".join(str(v) for v in info.vdn_ids)
-        click.echo(f"{info.ak}\tvdn={vdns}\tcreated {info.created_at:%Y-%m-%d %H:%M:%S}\t{state}")
+@json_option
+@pass_settings
+def keys_list(settings: Settings, as_json: bool) -> None:
+    """List keys (never their SKs): AK, VDNs, when created and revoked (UTC), status."""
+    from openisales.services import admin
+
+    items = [
+        {
+            "ak": info.ak,
+            "vdnIds": list(info.vdn_ids),
+            "createdAt": info.created_at,
+            "revokedAt": info.revoked_at,
+            "status": "revoked" if info.revoked_at else "active",
+        }
+        for info in run_job(settings, admin.list_keys)
+    ]
+    columns = [("ak", "AK"), ("vdnIds", "VDNS"), ("status", "STATUS")]
+    times = [("createdAt", "CREATED (UTC)"), ("revokedAt", "REVOKED (UTC)")]
+    print_list(items, [*columns, *times], as_json)
 
 
 @keys.command("revoke")
 @click.argument("ak")
-@click.pass_obj
+@pass_settings
 def keys_revoke(settings: Settings, ak: str) -> None:
-    """Revoke a key (takes effect within the credential cache time)."""
+    """Revoke the key AK (takes effect within OPENISALES_CREDENTIAL_CACHE_S)."""
+    from openisales.clock import SystemClock
+    from openisales.services import admin
+
     run_job(settings, lambda e: admin.revoke_key(e, ak=ak, now=SystemClock().now()))
     click.echo(f"AK {ak} revoked")
 
 
 @keys.command("master-key")
 def keys_master_key() -> None:
-    """Print a new master key for OPENISALES_MASTER_KEY."""
+    """Print a new master key for OPENISALES_MASTER_KEY (reads no setting).
+
+    For example: export OPENISALES_MASTER_KEY=$(openisales keys master-key)
+    """
+    from openisales.auth.vault import new_master_key
+
     click.echo(new_master_key())

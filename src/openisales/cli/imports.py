@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import click
 
-from openisales.cli.common import run_job
-from openisales.clock import SystemClock
+from openisales.cli.common import pass_settings, run_job
 from openisales.config import Settings
 from openisales.errors import OpenISalesError
 
 
 @click.command("import")
 @click.option("--vdn", "vdn_id", type=click.IntRange(1, 9999), required=True, help="VDN id.")
-@click.option("--campaign", "campaign_id", type=click.IntRange(1), required=True, help="Campaign.")
+@click.option(
+    "--campaign", "campaign_id", type=click.IntRange(1), required=True, help="Campaign id."
+)
 @click.option(
     "--api-version",
     "version",
@@ -35,11 +36,15 @@ from openisales.errors import OpenISalesError
     help="Write every refused row to this CSV file (line,field,code,message).",
 )
 @click.option(
-    "--show-errors", type=click.IntRange(0), default=20, show_default=True, help="Rows to print."
+    "--show-errors",
+    type=click.IntRange(0),
+    default=20,
+    show_default=True,
+    help="Refused rows to print on the terminal.",
 )
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.pass_obj
+@pass_settings
 def import_calldata(
     settings: Settings,
     vdn_id: int,
@@ -57,6 +62,7 @@ def import_calldata(
     from pathlib import Path
 
     from openisales import importing
+    from openisales.clock import SystemClock
     from openisales.store.ids import IdAllocator
 
     request = importing.ImportRequest(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from openisales.cli.common import run_job
-from openisales.clock import SystemClock
+from openisales.cli.common import json_option, pass_settings, print_list, run_job
 from openisales.config import Settings
 
 
@@ -19,42 +18,70 @@ def push() -> None:
     "--status",
     type=click.Choice(["pending", "delivered", "failed"]),
     default=None,
-    help="Only pushes in this state.",
+    help="Only pushes with this status.",
 )
 @click.option("--vdn", "vdn_id", type=int, default=None, help="Only this VDN.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
-@click.pass_obj
-def push_list(settings: Settings, status: str | None, vdn_id: int | None, limit: int) -> None:
-    """List pushes, newest first: pushId, VDN, campaign, state, pushes made, when, URL, error."""
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=50,
+    show_default=True,
+    help="At most this many pushes.",
+)
+@json_option
+@pass_settings
+def push_list(
+    settings: Settings, status: str | None, vdn_id: int | None, limit: int, as_json: bool
+) -> None:
+    """List pushes, newest first.
+
+    Columns: pushId, VDN, campaign, status, pushes made, the next push time
+    (pending) or the delivery time (delivered) in UTC, URL, last error.
+    """
     from openisales.services import pushes as pusher
 
     found = run_job(
         settings, lambda e: pusher.list_pushes(e, status=status, vdn_id=vdn_id, limit=limit)
     )
-    for item in found:
-        when = item.delivered_at or item.next_attempt_at
-        fields = [
-            item.push_id,
-            f"vdn={item.vdn_id}",
-            f"campaign={item.campaign_id}",
-            item.status_name,
-            f"pushes={item.attempts}",
-            f"{when:%Y-%m-%d %H:%M:%S}" if when else "-",
-            item.url,
-            item.last_error or "",
-        ]
-        click.echo("\t".join(fields).rstrip("\t"))
+    items = [
+        {
+            "pushId": item.push_id,
+            "vdnId": item.vdn_id,
+            "campaignId": item.campaign_id,
+            "status": item.status_name,
+            "pushes": item.attempts,
+            "nextPushAt": item.next_attempt_at,
+            "deliveredAt": item.delivered_at,
+            "url": item.url,
+            "lastError": item.last_error,
+        }
+        for item in found
+    ]
+    if not as_json:  # one time column: the one that matters for the status
+        items = [{**item, "when": item["deliveredAt"] or item["nextPushAt"]} for item in items]
+    columns = [
+        ("pushId", "PUSH ID"),
+        ("vdnId", "VDN"),
+        ("campaignId", "CAMPAIGN"),
+        ("status", "STATUS"),
+        ("pushes", "PUSHES"),
+        ("when", "NEXT/DELIVERED (UTC)"),
+        ("url", "URL"),
+        ("lastError", "LAST ERROR"),
+    ]
+    print_list(items, columns, as_json)
 
 
 @push.command("resend")
 @click.option("--vdn", "vdn_id", type=int, default=None, help="Only this VDN.")
 @click.option("--push-id", default=None, help="One push, DATAID.SEQ (failed or delivered).")
 @click.option("--all-failed", is_flag=True, help="Every failed push.")
-@click.pass_obj
+@pass_settings
 def push_resend(
     settings: Settings, vdn_id: int | None, push_id: str | None, all_failed: bool
 ) -> None:
     """Queue pushes again, now, with their pushIds unchanged (receivers de-duplicate)."""
+    from openisales.clock import SystemClock
     from openisales.services import pushes as pusher
 
     if (push_id is None) == (not all_failed):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import math
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, ExitStack, contextmanager
@@ -14,24 +16,35 @@ from typing import Any, cast
 
 import click
 
-from openisales.auth.vault import master_key
-from openisales.cli.common import run_job
-from openisales.clock import SystemClock
+from openisales.cli.common import (
+    check_vault,
+    cli_state,
+    open_vault,
+    pass_settings,
+    run_job,
+    setting_option,
+)
 from openisales.config import ConfigError, Settings
-from openisales.files import private_dir
-from openisales.store import schema
 
 log = logging.getLogger("openisales.serve")
 
 
 @click.command()
-@click.option("--host", default=None, help="Listen address (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Listen port (default 8443).")
-@click.option("--tls-cert", default=None, help="PEM certificate.")
-@click.option("--tls-key", default=None, help="PEM private key.")
-@click.option("--no-tls", is_flag=True, help="Plain HTTP, for use behind a TLS-terminating proxy.")
-@click.option("--workers", type=int, default=None, help="Worker processes (default 1).")
-@click.pass_obj
+@setting_option("host")
+@setting_option("port", type=int)
+@setting_option("tls_cert", type=click.Path(dir_okay=False))
+@setting_option("tls_key", type=click.Path(dir_okay=False))
+@setting_option(
+    "tls",
+    "--no-tls",
+    is_flag=True,
+    default=False,
+    help="plain HTTP, for use behind a TLS-terminating proxy",
+)
+@setting_option("workers", type=int)
+@setting_option("metrics_host")
+@setting_option("metrics_port", type=int)
+@pass_settings
 def serve(
     settings: Settings,
     host: str | None,
@@ -40,11 +53,21 @@ def serve(
     tls_key: str | None,
     no_tls: bool,
     workers: int | None,
+    metrics_host: str | None,
+    metrics_port: int | None,
 ) -> None:
-    """Run the HTTPS API server."""
+    """Run the HTTPS API server.
+
+    Before it starts anything it checks, and refuses in one line, the settings,
+    that it can listen on the port, that the database can be opened and is at a
+    revision this release may run on, and that the master key decrypts the
+    stored secret keys. On the embedded database it migrates it first and also
+    runs the dispatcher and the result pusher.
+    """
     import uvicorn
 
     from openisales.cli.tls import ensure_self_signed
+    from openisales.store import schema
 
     try:
         settings = settings.evolve(
@@ -56,6 +79,8 @@ def serve(
                     "tls_cert": tls_cert,
                     "tls_key": tls_key,
                     "workers": workers,
+                    "metrics_host": metrics_host,
+                    "metrics_port": metrics_port,
                     "tls": False if no_tls else None,
                 }.items()
                 if v is not None
@@ -65,9 +90,16 @@ def serve(
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 
-    run_job(settings, schema.check)  # a schema this release may run on (docs/operations.md)
-    if settings.embedded:
-        master_key(settings)  # create the key file once, before workers start
+    check_can_listen(settings.host, settings.port)
+    if settings.metrics_port:
+        check_can_listen(settings.metrics_host, settings.metrics_port)
+    vault = open_vault(settings)  # on the embedded default: the key file, made once, now
+
+    async def ready(engine: Any) -> None:
+        await schema.check(engine)  # a schema this release may run on (docs/operations.md)
+        await check_vault(settings, vault, engine)
+
+    run_job(settings, ready)
     cert, key = settings.tls_cert, settings.tls_key
     if settings.tls and not cert:
         cert_path, key_path = ensure_self_signed(settings.data_dir, [settings.host])
@@ -76,6 +108,8 @@ def serve(
         "OPENISALES_DATA_DIR": str(settings.data_dir),
         "OPENISALES_DATABASE_URL": settings.database_url,
         "OPENISALES_WORKERS": str(settings.workers),
+        "OPENISALES_METRICS_HOST": settings.metrics_host,
+        "OPENISALES_METRICS_PORT": str(settings.metrics_port),
     }
     os.environ.update({k: v for k, v in env.items() if v})
     from openisales.cli.protocol import ServerLimits
@@ -112,6 +146,28 @@ def serve(
             backlog=settings.backlog,
             timeout_keep_alive=math.ceil(settings.keepalive_timeout_s),
         )
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Bind ``host:port`` as uvicorn will (address reuse on), and let it go; or one line why not.
+
+    Run before anything starts, so that a busy port stops ``serve`` before it
+    says it listens or starts a dispatcher, a pusher or workers.
+    """
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            reason = "the port is in use (is another server running?)"
+        else:
+            reason = (exc.strerror or str(exc)).lower()
+        raise click.ClickException(f"cannot listen on {where}: {reason}") from None
 
 
 def _raise_descriptor_limit() -> int:
@@ -163,21 +219,35 @@ def _shared_metrics(settings: Settings) -> Iterator[None]:
     show_default=True,
     help="Serve this worker's Prometheus metrics over HTTP on this port (0: don't).",
 )
-@click.option("--metrics-host", default="127.0.0.1", show_default=True)
-@click.pass_obj
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address of the metrics listener (a private network only: it has no authentication).",
+)
+@pass_settings
 def worker(settings: Settings, metrics_port: int, metrics_host: str) -> None:
-    """Run the dispatcher (places calls) and the result pusher until SIGTERM."""
+    """Run the dispatcher (places calls) and the result pusher until SIGTERM.
+
+    Refuses to start, in one line, as `serve` does: a database that cannot be
+    opened or is at a revision this release may not run on, a master key that
+    does not decrypt the stored secret keys.
+    """
     import signal
 
+    from openisales.clock import SystemClock
     from openisales.dialing.wiring import running
     from openisales.logs import configure
     from openisales.metrics import Metrics, listening
+    from openisales.store import schema
     from openisales.store.ids import IdAllocator
 
     configure(settings.log_level, settings.log_format)
+    vault = open_vault(settings)
 
     async def job(engine: Any) -> None:
         await schema.check(engine)  # as serve: refuse a schema this release may not run on
+        await check_vault(settings, vault, engine)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -195,17 +265,29 @@ def worker(settings: Settings, metrics_port: int, metrics_host: str) -> None:
 
 
 @click.command()
-@click.option("--records", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@click.option(
+    "--records",
+    type=click.IntRange(1, 100_000),
+    default=200,
+    show_default=True,
+    help="Call-data records in the simulated campaign.",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same run.")
-@click.option("--vdn", "vdn_id", type=click.IntRange(1, 9999), default=1, show_default=True)
+@click.option(
+    "--vdn",
+    "vdn_id",
+    type=click.IntRange(1, 9999),
+    default=1,
+    show_default=True,
+    help="VDN id of the simulated campaign.",
+)
 @click.option(
     "--in-database",
     is_flag=True,
     help="Run in the configured database (a running dispatcher would dial it too) instead of "
     "a temporary database of its own.",
 )
-@click.pass_obj
-def simulate(settings: Settings, records: int, seed: int, vdn_id: int, in_database: bool) -> None:
+def simulate(records: int, seed: int, vdn_id: int, in_database: bool) -> None:
     """Run a simulated campaign end to end (virtual time) and print a summary."""
     from openisales.cli import simulation
 
@@ -214,8 +296,12 @@ def simulate(settings: Settings, records: int, seed: int, vdn_id: int, in_databa
         for line in summary.lines():
             click.echo(line)
         return
-    if settings.embedded:
-        private_dir(settings.data_dir)
+    settings = cli_state().settings()
+
+    async def reachable(engine: Any) -> None:
+        """Nothing: run_job opens the database (and migrates the embedded one) first."""
+
+    run_job(settings, reachable)
     summary = asyncio.run(simulation.run(settings, records=records, seed=seed, vdn_id=vdn_id))
     for line in summary.lines():
         click.echo(line)

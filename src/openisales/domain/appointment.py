@@ -46,12 +46,12 @@ CREATE_SPEC = Obj(
     "body",
     (
         Int("callType", required=True, choices=(MANUAL, AUTOMATIC), description="1 manual, 2 auto"),
-        Str("calledNo", required=True, max_len=24, allowed=NUMBER_CHARS),
+        Str("calledNo", required=True, max_len=24, allowed=NUMBER_CHARS, description="the number"),
         *_AGENT,
         Int("taskId", required=True, minimum=1, from_text=True, description="the campaign id"),
         Int("appointTime", required=True, minimum=0, maximum=MAX_MS, description=_TIME),
         Str("callData", max_len=1024, description="call-associated data; callType 2 only"),
-        Str("remark", max_len=200),
+        Str("remark", max_len=200, description="free text"),
     ),
     required=True,
 )
@@ -62,7 +62,7 @@ UPDATE_SPEC = Obj(
         _ID,
         *_AGENT,
         Int("appointTime", minimum=0, maximum=MAX_MS, description=_TIME),
-        Str("remark", max_len=200),
+        Str("remark", max_len=200, description="free text"),
     ),
     required=True,
 )
@@ -72,11 +72,11 @@ RESULT_SPEC = Obj(
     (
         _ID,
         *_AGENT,
-        Str("callerNo", max_len=24, allowed=NUMBER_CHARS),
+        Str("callerNo", max_len=24, allowed=NUMBER_CHARS, description="the calling number used"),
         Str("failCode", min_len=5, max_len=5, allowed="0-9", description="00000 = success"),
-        Str("callId", max_len=64),
-        Str("busiResult", max_len=50),
-        Str("busiSubStatus", max_len=50),
+        Str("callId", max_len=64, description="the call's id"),
+        Str("busiResult", max_len=50, description="the business result"),
+        Str("busiSubStatus", max_len=50, description="its sub-result"),
     ),
     required=True,
 )
@@ -84,9 +84,19 @@ RESULT_SPEC = Obj(
 LIST_SPEC = Obj(
     "body",
     (
-        Str("calledNo", max_len=24, allowed=NUMBER_CHARS),
-        List("userAccountList", Str("userAccount", max_len=64), max_items=100),
-        List("workNoList", Str("workNo", max_len=32), max_items=100),
+        Str("calledNo", max_len=24, allowed=NUMBER_CHARS, description="only this number"),
+        List(
+            "userAccountList",
+            Str("userAccount", max_len=64, description="an agent business account"),
+            max_items=100,
+            description="only these agents' (by userAccount)",
+        ),
+        List(
+            "workNoList",
+            Str("workNo", max_len=32, description="an agent work number"),
+            max_items=100,
+            description="only these agents' (by workNo; ours)",
+        ),
         Int("beginTime", minimum=0, maximum=MAX_MS, description="appointTime from, " + _TIME),
         Int("endTime", minimum=0, maximum=MAX_MS, description="appointTime up to, " + _TIME),
         Int("taskId", minimum=1, from_text=True, description="the campaign id"),

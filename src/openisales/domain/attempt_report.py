@@ -36,11 +36,11 @@ REPORT_SPEC = Obj(
             choices=(5, 6),
             description="5 failed, 6 succeeded; must agree with failCode",
         ),
-        Str("callId", max_len=64),
+        Str("callId", max_len=64, description="the CTI's call id"),
         Str("ringTime", max_len=19, description="yyyy-MM-dd HH:mm:ss UTC"),
         Str("answerTime", max_len=19, description="yyyy-MM-dd HH:mm:ss UTC"),
         Str("endTime", max_len=19, description="yyyy-MM-dd HH:mm:ss UTC"),
-        Str("workNo", max_len=32),
+        Str("workNo", max_len=32, description="the agent who took the call"),
     ),
     required=True,
 )
@@ -48,8 +48,8 @@ REPORT_SPEC = Obj(
 PULL_SPEC = Obj(
     "body",
     (
-        Str("workNo", required=True, max_len=32),
-        Int("campaignId", minimum=1),
+        Str("workNo", required=True, max_len=32, description="the agent"),
+        Int("campaignId", minimum=1, description="only this campaign's records"),
     ),
     required=True,
 )

@@ -32,7 +32,7 @@ HOURLY, DAILY = "0", "1"
 YEAR, MONTH, DAY, HOUR = 1, 2, 3, 4
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
-_NUMBER = Str("number", required=True, max_len=24, allowed=NUMBER_CHARS)
+_NUMBER = Str("number", required=True, max_len=24, allowed=NUMBER_CHARS, description="a number")
 
 ADD_SPEC = Obj(
     "body",
@@ -58,8 +58,8 @@ ADD_SPEC = Obj(
         ),
         Int("restrictTimes", minimum=1, maximum=100, description="calls allowed per period"),
         Str("restrictPeriod", max_len=1, allowed="01", description='"0" hourly, "1" daily'),
-        Str("relCategoryId", max_len=64),
-        Str("typeId", max_len=64),
+        Str("relCategoryId", max_len=64, description="stored and listed as given"),
+        Str("typeId", max_len=64, description="stored and listed as given"),
         Int(
             "isCoverDupNo",
             choices=(0, 1),
@@ -80,14 +80,22 @@ QUERY_SPEC = Obj(
             description="the numbers to look up; or page with offset and limit",
         ),
         Int("offset", minimum=0, maximum=1_000_000_000, description="entries to skip (default 0)"),
-        Int("limit", minimum=1, maximum=100),
+        Int("limit", minimum=1, maximum=100, description="the page size, with offset"),
     ),
     required=True,
 )
 
 DELETE_SPEC = Obj(
     "body",
-    (Str("blocklistNo", required=True, max_len=24, allowed=NUMBER_CHARS),),
+    (
+        Str(
+            "blocklistNo",
+            required=True,
+            max_len=24,
+            allowed=NUMBER_CHARS,
+            description="the number to remove",
+        ),
+    ),
     required=True,
 )
 

@@ -27,8 +27,8 @@ class BusiAction(IntEnum):
 BUSI_POLICY_ENTRY = Obj(
     "busiPolicy",
     (
-        Str("busiResultCode", required=True, max_len=50),
-        Str("busiResultSubCode", max_len=50),
+        Str("busiResultCode", required=True, max_len=50, description="a business result's code"),
+        Str("busiResultSubCode", max_len=50, description="one of its sub-results' codes"),
         Int(
             "busiResultPolicy",
             required=True,
@@ -42,6 +42,7 @@ BUSI_POLICY_ENTRY = Obj(
             description="seconds; required unless busiResultPolicy is 0",
         ),
     ),
+    description="the policy for one business result (or one of its sub-results)",
 )
 
 

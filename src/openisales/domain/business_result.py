@@ -14,19 +14,30 @@ CODE_CHARS = "0-9A-Za-z-"
 _CHILD = Obj(
     "child",
     (
-        Str("name", required=True, max_len=50, forbid_special=True),
-        Str("code", max_len=50, allowed=CODE_CHARS),
-        Str("description", max_len=200, forbid_special=True),
+        Str("name", required=True, max_len=50, forbid_special=True, description="the sub-result"),
+        Str(
+            "code",
+            max_len=50,
+            allowed=CODE_CHARS,
+            description="subStatus of a write-back; generated when omitted",
+        ),
+        Str("description", max_len=200, forbid_special=True, description="free text"),
     ),
+    description="a sub-result",
 )
 
 ADD_SPEC = Obj(
     "body",
     (
-        Str("name", required=True, max_len=50, forbid_special=True),
-        Str("code", max_len=50, allowed=CODE_CHARS, description="generated when omitted"),
-        Str("description", max_len=200, forbid_special=True),
-        List("children", _CHILD, max_items=100, description="one level deep"),
+        Str("name", required=True, max_len=50, forbid_special=True, description="the result"),
+        Str(
+            "code",
+            max_len=50,
+            allowed=CODE_CHARS,
+            description="busiResult of a write-back, unique in the VDN; generated when omitted",
+        ),
+        Str("description", max_len=200, forbid_special=True, description="free text"),
+        List("children", _CHILD, max_items=100, description="sub-results, one level deep"),
     ),
     required=True,
 )
@@ -38,7 +49,7 @@ QUERY_SPEC = (
         minimum=1,
         maximum=50,
         from_text=True,
-        description="out of range: 0200005",
+        description="1 to 50; out of range: 0200005",
     ),
     Int(
         "pageNum",
@@ -46,7 +57,7 @@ QUERY_SPEC = (
         minimum=1,
         maximum=1_000_000_000,
         from_text=True,
-        description="out of range: 0200007",
+        description="the page, from 1; out of range: 0200007",
     ),
 )
 

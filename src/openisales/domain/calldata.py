@@ -60,7 +60,7 @@ class Record:
 
 _COMMON = (
     Str("sessionId", max_len=32, description="the caller's own customer key"),
-    Str("caller", max_len=24, allowed=NUMBER_CHARS),
+    Str("caller", max_len=24, allowed=NUMBER_CHARS, description="the calling number to show"),
     Str("recycleTime", max_len=19, description="yyyy-MM-dd HH:mm:ss, UTC"),
     Str("callData", max_len=1024, description="call-associated data"),
 )
@@ -68,18 +68,20 @@ _COMMON = (
 _RECORD_V1 = Obj(
     "callData",
     (
-        Str("called", required=True, max_len=24, allowed=NUMBER_CHARS),
+        Str("called", required=True, max_len=24, allowed=NUMBER_CHARS, description="the number"),
         Str("customField", max_len=200, description="batch id for statistics"),
         *_COMMON,
     ),
+    description="a customer's record",
 )
 
 _NUMBER_V2 = Obj(
     "called",
     (
-        Str("calledNo", required=True, max_len=24, allowed=NUMBER_CHARS),
+        Str("calledNo", required=True, max_len=24, allowed=NUMBER_CHARS, description="the number"),
         Str("type", max_len=32, description="number type, e.g. SI"),
     ),
+    description="a number and its type",
 )
 
 
@@ -93,13 +95,32 @@ def add_spec(version: int, max_items: int) -> Obj:
         record = Obj(
             "callData",
             (
-                List("called", _NUMBER_V2, required=True, max_items=20),
-                Str("customField", max_len=200, forbid_special=True),
+                List(
+                    "called",
+                    _NUMBER_V2,
+                    required=True,
+                    max_items=20,
+                    description="the customer's numbers, in dialling order",
+                ),
+                Str(
+                    "customField",
+                    max_len=200,
+                    forbid_special=True,
+                    description="batch id for statistics",
+                ),
                 *_COMMON,
             ),
+            description="a customer's record",
         )
         limit = max_items
-    records = List("callDataList", record, required=True, max_items=limit, too_many_code="0200029")
+    records = List(
+        "callDataList",
+        record,
+        required=True,
+        max_items=limit,
+        too_many_code="0200029",
+        description=f"the records to add, at most {limit} (more: 0200029)",
+    )
     if version == 1:
         return Obj("body", (records,), required=True)
     batch = Str(

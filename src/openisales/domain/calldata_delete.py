@@ -27,7 +27,7 @@ DELETABLE = (DataStatus.WAITING,)
 DELETE_SPEC = Obj(
     "body",
     (
-        Str("sessionId", max_len=32),
+        Str("sessionId", max_len=32, description="records with this sessionId"),
         Str("called", max_len=24, allowed=NUMBER_CHARS, description="a number of the record"),
         Str("customField", max_len=200, description="batch id"),
         Str("recycleTime", max_len=19, description="yyyy-MM-dd HH:mm:ss, UTC"),

@@ -61,10 +61,11 @@ NUMBER_CHARS = "0-9*#"
 _CALLER_V2 = Obj(
     "callerNo",
     (
-        Str("accessCode", required=True, max_len=24, allowed=NUMBER_CHARS),
+        Str("accessCode", required=True, max_len=24, allowed=NUMBER_CHARS, description="a number"),
         Int("priority", minimum=1, maximum=5, description="1 (highest) to 5"),
     ),
     required=True,
+    description="a calling number",
 )
 
 
@@ -73,7 +74,7 @@ def _body(caller: Str | List, *extra: Str | Int | Obj | List | Any_) -> Obj:
         "body",
         (
             Str("name", required=True, max_len=100, description="unique in the VDN"),
-            Str("description", max_len=200, forbid_special=True),
+            Str("description", max_len=200, forbid_special=True, description="free text"),
             Str("strBeginTime", required=True, description="yyyy-MM-dd HH:mm:ss, UTC"),
             Str("strEndTime", required=True, description="yyyy-MM-dd HH:mm:ss, UTC"),
             Int(
@@ -90,16 +91,30 @@ def _body(caller: Str | List, *extra: Str | Int | Obj | List | Any_) -> Obj:
             Any_("ivrParam", description="required for deviceType 1, 3; stored as given"),
             Int("initStatus", choices=(0, 2, 3), description="3 creates the campaign paused"),
             Str("callBackUrl", max_len=1024, description="http(s) URL for result pushes"),
-            Int("priority", minimum=1, maximum=5),
+            Int("priority", minimum=1, maximum=5, description="1 (highest) to 5; stored and shown"),
             *extra,
         ),
         required=True,
     )
 
 
-CREATE_V1_SPEC = _body(Str("callerNo", required=True, max_len=24, allowed=NUMBER_CHARS))
+CREATE_V1_SPEC = _body(
+    Str(
+        "callerNo",
+        required=True,
+        max_len=24,
+        allowed=NUMBER_CHARS,
+        description="the calling number",
+    )
+)
 CREATE_V2_SPEC = _body(
-    List("callerNo", _CALLER_V2, required=True, max_items=100),
+    List(
+        "callerNo",
+        _CALLER_V2,
+        required=True,
+        max_items=100,
+        description="the calling numbers; the dialer uses the lowest priority first",
+    ),
     RETRY_POLICY_SPEC,
     Any_("callPolicy", description="stored as given"),
 )

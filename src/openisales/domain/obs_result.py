@@ -33,10 +33,23 @@ CREATE_SPEC = Obj(
             allowed=RESULT_CODE_CHARS,
             description="fewer than 8 characters, unique in the VDN",
         ),
-        Str("displayResult", required=True, max_len=100, forbid_special=True),
+        Str(
+            "displayResult",
+            required=True,
+            max_len=100,
+            forbid_special=True,
+            description="the text shown for these failure codes",
+        ),
         List(
             "obsCodes",
-            Str("obsCode", required=True, min_len=5, max_len=5, allowed="0-9"),
+            Str(
+                "obsCode",
+                required=True,
+                min_len=5,
+                max_len=5,
+                allowed="0-9",
+                description="a failure code",
+            ),
             required=True,
             max_items=MAX_OBS_CODES,
             description="platform failure codes (queryOBSResultCode), each once, "
@@ -47,8 +60,8 @@ CREATE_SPEC = Obj(
 )
 
 PAGE_SPEC = (
-    Int("pageSize", required=True, minimum=1, maximum=50, from_text=True),
-    Int("pageNum", required=True, minimum=1, from_text=True),
+    Int("pageSize", required=True, minimum=1, maximum=50, from_text=True, description="1 to 50"),
+    Int("pageNum", required=True, minimum=1, from_text=True, description="the page, from 1"),
 )
 
 

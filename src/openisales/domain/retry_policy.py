@@ -54,12 +54,18 @@ RETRY_POLICY_SPEC = Obj(
         ),
         List(
             "noRetryPolicy",
-            Str("code", max_len=16),
+            Str("code", max_len=16, description="a display-result code (createObResult)"),
             max_items=100,
             description="display-result codes never retried; not with policyType 1",
         ),
-        List("busiPolicy", BUSI_POLICY_ENTRY, max_items=200),
+        List(
+            "busiPolicy",
+            BUSI_POLICY_ENTRY,
+            max_items=200,
+            description="what follows a written-back business result",
+        ),
     ),
+    description="the retry policy (v2 create and modify, set retry policy)",
 )
 
 _COMMON_POLICY = Obj(

@@ -25,6 +25,8 @@ SCHEDULE_SPEC = Obj(
     "scheduleParam",
     tuple(Str(key, max_len=5, description="HH:mm or empty") for key in SCHEDULE_KEYS),
     required=True,
+    description="up to three calling slots for workdays and three for holidays, in the "
+    "VDN's time zone; at least one",
 )
 
 

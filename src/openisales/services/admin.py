@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from openisales.auth.vault import Vault
+from openisales.auth.vault import Vault, VaultError
 from openisales.store import credentials as store
 from openisales.store.credentials import KeyInfo, Vdn
 from openisales.store.sql import DuplicateError, reading, transaction
@@ -83,6 +83,23 @@ async def create_key(
 async def list_keys(engine: AsyncEngine) -> list[KeyInfo]:
     async with reading(engine) as conn:
         return await store.list_keys(conn)
+
+
+async def master_key_opens_stored_keys(engine: AsyncEngine, vault: Vault) -> bool:
+    """Whether ``vault`` decrypts a stored SK (True when none is stored yet).
+
+    Every SK is encrypted with the one master key, so one tells for all: a
+    process started with another key would answer every signed request 401.
+    """
+    async with reading(engine) as conn:
+        token = await store.any_encrypted_sk(conn)
+    if token is None:
+        return True
+    try:
+        vault.decrypt(token)
+    except VaultError:
+        return False
+    return True
 
 
 async def revoke_key(engine: AsyncEngine, *, ak: str, now: datetime) -> None:

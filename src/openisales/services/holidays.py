@@ -41,6 +41,7 @@ ADD_SPEC = Obj(
                     Str("name", max_len=64, description="empty when omitted"),
                 ),
                 required=True,
+                description="a holiday",
             ),
             required=True,
             max_items=MAX_PER_REQUEST,

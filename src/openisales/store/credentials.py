@@ -86,6 +86,16 @@ async def list_keys(conn: AsyncConnection) -> list[KeyInfo]:
     return list(grouped.values())
 
 
+async def any_encrypted_sk(conn: AsyncConnection) -> str | None:
+    """One stored SK, encrypted (the oldest key's), or None when there is no key."""
+    row = await conn.execute(
+        sa.select(credential.c.sk_encrypted)
+        .order_by(credential.c.created_at, credential.c.ak)
+        .limit(1)
+    )
+    return row.scalar()
+
+
 async def revoke_key(conn: AsyncConnection, ak: str, now: datetime) -> bool:
     result = await conn.execute(
         sa.update(credential)

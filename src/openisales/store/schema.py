@@ -74,9 +74,17 @@ def min_code_revision(revision: str) -> str:
 
 
 async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` (idempotent) and record its oldest compatible code."""
+    """Bring the database to ``revision`` (idempotent) and record its oldest compatible code.
+
+    A database at a revision this release does not know (a newer release's) is
+    left as it is: :func:`check` tells whether this release may run on it.
+    """
 
     def upgrade(conn: Connection) -> None:
+        before = MigrationContext.configure(conn).get_current_revision()
+        if before is not None and before not in known_revisions():
+            conn.rollback()
+            return  # a newer release migrated it: nothing here to apply (check() decides)
         # Alembic runs each migration in its own transaction (so that one may
         # leave it to build an index concurrently: create_index below).
         command.upgrade(alembic_config(conn), revision)

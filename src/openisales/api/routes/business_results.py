@@ -3,10 +3,31 @@
 from __future__ import annotations
 
 from openisales.api.endpoint import Call, Operation, Reply
+from openisales.api.responses import Returns, array, integer, obj, string
 from openisales.domain.business_result import ADD_SPEC, QUERY_SPEC, check_query, plan_definition
 from openisales.services import business_results
 
 BASE = "/rest/isales/v1/openapi/campaigns/{vdnId}"
+
+_CHILD = obj(
+    "A sub-result",
+    {
+        "name": string("the sub-result's name"),
+        "code": string("its code (subStatus of a write-back)"),
+        "description": string("empty when none was given"),
+        "defLevel": string('"2": a sub-result', enum=["2"]),
+    },
+)
+_RESULT = obj(
+    "A business result with its sub-results",
+    {
+        "name": string("the result's name"),
+        "code": string("its code (busiResult of a write-back)"),
+        "description": string("empty when none was given"),
+        "defLevel": string('"1": a top-level result', enum=["1"]),
+        "children": array(_CHILD, "its sub-results, in the order added"),
+    },
+)
 
 
 async def add_business_result(call: Call) -> Reply:
@@ -37,6 +58,16 @@ OPERATIONS = [
         add_business_result,
         tag="business results",
         body=ADD_SPEC,
+        returns=Returns("add business result success"),
+        example={
+            "name": "Sale",
+            "code": "1621474513",
+            "description": "The customer bought",
+            "children": [
+                {"name": "Paid", "code": "1048856206", "description": "Paid on the call"},
+                {"name": "Call back", "code": "1048856207"},
+            ],
+        },
     ),
     Operation(
         "GET",
@@ -45,5 +76,13 @@ OPERATIONS = [
         query_business_results,
         tag="business results",
         query=QUERY_SPEC,
+        returns=Returns(
+            "query success",
+            {
+                "totalCount": integer("top-level results in the VDN"),
+                "data": array(_RESULT, "the page, in the order added"),
+            },
+        ),
+        example={"pageSize": 10, "pageNum": 1},
     ),
 ]

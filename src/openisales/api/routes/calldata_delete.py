@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from openisales.api.endpoint import Call, Operation, Reply
+from openisales.api.responses import Returns, integer, obj
 from openisales.domain.calldata_delete import DELETE_SPEC, plan_delete
 from openisales.services import calldata_delete
 
@@ -29,5 +30,15 @@ OPERATIONS: list[Operation] = [
         delete_call_data,
         tag="call data",
         body=DELETE_SPEC,
+        returns=Returns(
+            "delete success",
+            {
+                "returnObject": obj(
+                    "What was deleted",
+                    {"deleteCount": integer("records deleted (or moved to the history)")},
+                )
+            },
+        ),
+        example={"customField": "batch-0401", "archiveHistory": 1},
     ),
 ]

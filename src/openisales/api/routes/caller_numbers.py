@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from openisales.api.endpoint import Call, Operation, Reply
+from openisales.api.responses import Returns
 from openisales.domain.caller_numbers import ADD_SPEC, DELETE_SPEC
 from openisales.services import caller_numbers
 
@@ -43,6 +44,8 @@ OPERATIONS: list[Operation] = [
         add_caller_numbers,
         TAG,
         body=ADD_SPEC,
+        returns=Returns("add success"),
+        example={"callerNo": [{"accessCode": "88880067", "priority": 2}]},
     ),
     Operation(
         "DELETE",
@@ -51,5 +54,7 @@ OPERATIONS: list[Operation] = [
         delete_caller_numbers,
         TAG,
         body=DELETE_SPEC,
+        returns=Returns("delete success"),
+        example={"callerNo": [{"accessCode": "88880067"}]},
     ),
 ]

@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 from openisales.api.endpoint import Call, Operation, Reply
+from openisales.api.responses import Returns, array, integer, obj, string
 from openisales.services import holidays
 
 PATH = "/rest/isales/v1/openapi/campaigns/{vdnId}/holidays"
 _TAG = "holidays"
+
+
+def _listed(description: str, what: str) -> Returns:
+    return Returns(
+        description,
+        {
+            "data": array(
+                obj(
+                    "A holiday",
+                    {"date": string("yyyy-mm-dd, the VDN's day"), "name": string("its name")},
+                ),
+                what + ", in date order",
+            ),
+            "totalCount": integer("how many"),
+        },
+    )
 
 
 async def add_holidays(call: Call) -> Reply:
@@ -37,6 +54,13 @@ OPERATIONS = [
         add_holidays,
         tag=_TAG,
         body=holidays.ADD_SPEC,
+        returns=_listed("add holidays success", "the holidays added"),
+        example={
+            "holidays": [
+                {"date": "2030-10-01", "name": "National Day"},
+                {"date": "2030-10-02", "name": "National Day"},
+            ]
+        },
     ),
     Operation(
         "GET",
@@ -45,6 +69,8 @@ OPERATIONS = [
         list_holidays,
         tag=_TAG,
         query=holidays.LIST_SPEC,
+        returns=_listed("query success", "the VDN's holidays (of the year asked)"),
+        example={"year": 2030},
     ),
     Operation(
         "POST",
@@ -53,5 +79,7 @@ OPERATIONS = [
         delete_holidays,
         tag=_TAG,
         body=holidays.DELETE_SPEC,
+        returns=_listed("delete holidays success", "the holidays deleted (those listed)"),
+        example={"dates": ["2030-10-02"]},
     ),
 ]

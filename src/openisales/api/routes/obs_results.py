@@ -4,11 +4,32 @@
 from __future__ import annotations
 
 from openisales.api.endpoint import Call, Operation, Reply
+from openisales.api.responses import Returns, array, id_string, integer, obj, string
 from openisales.domain.obs_result import CREATE_SPEC, PAGE_SPEC, plan_obs_result
 from openisales.services import obs_results
 
 BASE = "/rest/isales/v1/openapi/campaigns/{vdnId}"
 TAG = "display results"
+
+_MAP = obj(
+    "A failure code of the display result",
+    {
+        "mapId": id_string("the mapping's id"),
+        "defId": id_string("the display result"),
+        "failCode": string("the platform failure code"),
+        "vdnId": integer("the VDN"),
+    },
+)
+_OB_RESULT = obj(
+    "A display result with its failure codes",
+    {
+        "defId": id_string("its id"),
+        "displayResult": string("its text"),
+        "vdnId": integer("the VDN"),
+        "resultCode": string("its code (resultCode of the call results, noRetryPolicy)"),
+        "resultMapList": array(_MAP, "its failure codes, in the order given"),
+    },
+)
 
 
 async def create_obs_result(call: Call) -> Reply:
@@ -54,6 +75,15 @@ OPERATIONS: list[Operation] = [
         create_obs_result,
         TAG,
         body=CREATE_SPEC,
+        returns=Returns(
+            "createObResult Success!", {"defId": id_string("the new display result's id")}
+        ),
+        # Huawei's own example (cec_07_0798).
+        example={
+            "resultCode": "007",
+            "displayResult": "Unreachable",
+            "obsCodes": ["00602", "00606"],
+        },
     ),
     Operation(
         "GET",
@@ -62,6 +92,14 @@ OPERATIONS: list[Operation] = [
         query_obs_results,
         TAG,
         query=PAGE_SPEC,
+        returns=Returns(
+            "queryObsResultDetail success",
+            {
+                "totalCount": integer("the VDN's display results"),
+                "data": array(_OB_RESULT, "the page, oldest first"),
+            },
+        ),
+        example={"pageSize": 10, "pageNum": 1},
     ),
     Operation(
         "GET",
@@ -70,6 +108,23 @@ OPERATIONS: list[Operation] = [
         query_obs_result_codes,
         TAG,
         query=PAGE_SPEC,
+        returns=Returns(
+            "query success",
+            {
+                "totalCount": integer("codes in the catalogue"),
+                "obsCodes": array(
+                    obj(
+                        "A platform failure code",
+                        {
+                            "obsCode": string("the code (5 digits)"),
+                            "obsCodeDesc": string("what it means, in English"),
+                        },
+                    ),
+                    "the page, in code order",
+                ),
+            },
+        ),
+        example={"pageSize": 50, "pageNum": 1},
     ),
     Operation(
         "DELETE",
@@ -77,5 +132,6 @@ OPERATIONS: list[Operation] = [
         "Delete a display result and its failure-code maps",
         delete_obs_result,
         TAG,
+        returns=Returns("deleteObsResult Success!"),
     ),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from openisales.api.endpoint import Call, Operation, Reply
+from openisales.api.responses import Returns
 from openisales.domain.writeback import BODY_SPEC, WriteBackRequest
 from openisales.services import writeback
 
@@ -45,5 +46,13 @@ OPERATIONS = [
         body=BODY_SPEC,
         failure_code=writeback.WRITE_FAILED,
         replay_in_handler=True,
+        returns=Returns(SUCCESS_DESC),
+        # Huawei's own example (cec_07_4048).
+        example={
+            "busiResult": "1621474513",
+            "subStatus": "1048856206",
+            "busiResultDesc": "1",
+            "workNo": "2033",
+        },
     ),
 ]
