@@ -523,6 +523,8 @@ class Settings:
             raise ConfigError("OPENISALES_MASTER_KEY is a placeholder; generate a real key")
         for spec in SPECS:
             spec.check(getattr(self, spec.name))
+        if not self.embedded:
+            check_database_url(self.database_url)
         if not self.embedded and not self.master_key:
             raise ConfigError("OPENISALES_MASTER_KEY is required with an external database")
         if not self.signing_profiles or any(p not in PROFILES for p in self.signing_profiles):
@@ -620,6 +622,26 @@ SPEC_BY_NAME: Mapping[str, Spec] = {spec.name: spec for spec in SPECS}
 def is_embedded(database_url: str) -> bool:
     """Whether ``database_url`` (as configured, possibly empty) is a SQLite database."""
     return not database_url or database_url.startswith("sqlite")
+
+
+_DRIVERS = {"postgresql+asyncpg", "sqlite+aiosqlite"}
+
+
+def check_database_url(url: str) -> None:
+    """A URL of a database openisales runs on (PostgreSQL or SQLite), or :class:`ConfigError`."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(normalise_database_url(url))
+        parsed.port  # noqa: B018 - parsing the port raises for a malformed one
+    except (ArgumentError, ValueError):
+        raise ConfigError("OPENISALES_DATABASE_URL is not a database URL") from None
+    if parsed.drivername not in _DRIVERS:
+        raise ConfigError(
+            f"OPENISALES_DATABASE_URL: {parsed.drivername!r} is not supported; use "
+            "postgresql://… (PostgreSQL) or sqlite:///… (SQLite)"
+        )
 
 
 def normalise_database_url(url: str) -> str:

@@ -139,3 +139,7 @@ def configure(level: str = "info", fmt: str = "json") -> None:
     # Alembic tells at INFO how it talks to the database each time a schema is
     # checked; only its warnings are worth a line.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx logs every request's full URL at INFO: a tenant's callBackUrl may
+    # carry its credentials, and one line per push would flood the log.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)

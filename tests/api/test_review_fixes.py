@@ -106,3 +106,22 @@ async def test_a_receiver_s_long_answer_is_a_failed_push_read_only_in_part() -> 
     await http.aclose()
     assert why == f"answer longer than {pusher_module.MAX_ANSWER_BYTES} bytes"
     assert len(streamed) <= 3  # stopped after the limit, not read to the end
+
+
+async def test_a_key_stored_under_another_master_key_is_a_401_not_a_500(api: Api) -> None:
+    from openisales.auth.vault import Vault, new_master_key
+    from openisales.services import admin
+
+    other = Vault(new_master_key())
+    ak, sk = await admin.create_key(
+        api.ctx.engine, other, vdn_ids=[1], now=datetime.now(UTC), ak="otherkey"
+    )
+    async with api.client(ak=ak, sk=sk) as client:
+        reply = await client.request(
+            "GET",
+            "/rest/isales/v1/openapi/campaigns/1/queryBusinessResults",
+            params={"pageSize": 10, "pageNum": 1},
+        )
+    assert reply.status_code == 401
+    assert reply.json()["resultCode"] == "0200401"
+    assert sk not in reply.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -324,3 +325,76 @@ def test_a_second_serve_on_a_busy_port_says_so_and_starts_nothing(
         f"Error: cannot listen on 127.0.0.1:{busy_port}: the port is in use "
         "(is another server running?)\n"
     )
+
+
+def test_keys_create_refuses_a_master_key_other_than_the_stored_keys(
+    stored_key: dict[str, str],
+) -> None:
+    """A key stored under another master key could never be read: refused, nothing stored."""
+    env = {**stored_key, "OPENISALES_MASTER_KEY": new_master_key()}
+    result = _run(["keys", "create", "--vdn", "1", "--ak", "second"], env)
+    assert result.exit_code == 1
+    assert result.stderr == WRONG_KEY
+    listed = _run(["keys", "list", "--json"], stored_key)
+    assert "second" not in listed.output
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="needs OPENISALES_TEST_PG_URL")
+async def test_admin_commands_on_an_unmigrated_database_say_so_in_one_line() -> None:
+    from openisales.store.engine import create_engine
+    from tests.conftest import _drop_pg_database, _pg_admin_url
+
+    admin_url = sa.engine.make_url(_pg_admin_url())
+    target = admin_url.set(database="openisales_unmigrated_cli")
+    target_text = target.render_as_string(hide_password=False)
+    engine = create_engine(_pg_admin_url())
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}"'))
+            await conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+        env = {"OPENISALES_DATABASE_URL": target_text, "OPENISALES_MASTER_KEY": MASTER_KEY}
+        for args in (["vdn", "list"], ["keys", "list"], ["push", "list"]):
+            result = await asyncio.to_thread(_run, args, env)
+            assert result.exit_code == 1, args
+            assert result.stderr == (
+                "Error: the database is not migrated: run `openisales migrate`\n"
+            ), args
+    finally:
+        await engine.dispose()
+        await _drop_pg_database(target_text)
+
+
+@pytest.mark.parametrize(
+    ("url", "line"),
+    [
+        ("mysql://a@b/c", "'mysql' is not supported"),
+        ("postgresql+psycopg2://a@b/c", "'postgresql+psycopg2' is not supported"),
+        ("postgresql://a@b:port/c", "is not a database URL"),
+    ],
+)
+def test_a_database_url_openisales_cannot_use_is_one_line(url: str, line: str) -> None:
+    result = _run(
+        ["vdn", "list"], {"OPENISALES_DATABASE_URL": url, "OPENISALES_MASTER_KEY": MASTER_KEY}
+    )
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and line in result.stderr
+
+
+def test_missing_tls_files_are_one_line_before_anything_starts(
+    tmp_path: Path, no_server: None
+) -> None:
+    result = _run(
+        ["--data-dir", str(tmp_path), "serve", "--tls-cert", "/missing.pem", "--tls-key", "/k"],
+        EMBEDDED,
+    )
+    assert result.exit_code == 1
+    assert result.stderr == "Error: TLS: /missing.pem: no such file\n"
+
+
+def test_migrate_sql_from_an_unknown_revision_is_one_line() -> None:
+    env = {"OPENISALES_DATABASE_URL": "postgresql://x@127.0.0.1/none", "OPENISALES_MASTER_KEY": ""}
+    result = _run(["migrate", "--sql", "--from", "0999"], env)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: unknown revision '0999': this release has 0001")

@@ -5,6 +5,8 @@ Settings are built when a command needs them (``cli/common.pass_settings``).
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from openisales.cli.admin import holiday, keys, migrate, vdn
@@ -48,6 +50,10 @@ _explain(cli)
 
 
 def main() -> None:
+    # Commands that do not set up logging (all but serve and worker) must not
+    # get Python's last-resort handler, which prints a traceback with a record:
+    # their failures are one line on stderr (the ClickExceptions above).
+    logging.getLogger("openisales").addHandler(logging.NullHandler())
     cli(prog_name="openisales")
 
 

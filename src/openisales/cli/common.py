@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 import click
 
 from openisales.config import SPEC_BY_NAME, ConfigError, Settings, is_embedded
+from openisales.errors import OpenISalesError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -173,6 +174,7 @@ def run_job(
     *,
     long_running: bool = False,
     migrate: bool = True,
+    check_schema: bool = True,
 ) -> T:
     """Run ``job`` with an engine: a small one, or the configured pool for a long-running one.
 
@@ -198,6 +200,8 @@ def run_job(
             await open_database(engine, shown)
             if settings.embedded and migrate:
                 await schema.migrate(engine)
+            elif check_schema and not settings.embedded:
+                await schema.check(engine)  # one line instead of a failing statement
             return await job(engine)
         finally:
             await engine.dispose()
@@ -206,6 +210,11 @@ def run_job(
         return asyncio.run(main())
     except (admin.AdminError, schema.SchemaError) as exc:
         raise click.ClickException(str(exc)) from None
+    except OpenISalesError as exc:  # a refused statement: the database was reachable
+        raise click.ClickException(
+            f"{exc.result_code} {exc.description} (the server's log, or "
+            "`openisales migrate status`, tells more)"
+        ) from None
 
 
 def master_key_source(settings: Settings) -> str:
@@ -275,8 +284,16 @@ def _cell(value: Any) -> str:
     if isinstance(value, datetime):
         return f"{value:%Y-%m-%d %H:%M:%S}"
     if isinstance(value, list | tuple):
-        return ",".join(str(v) for v in value)
-    return str(value)
+        return ",".join(_printable(str(v)) for v in value)
+    return _printable(str(value))
+
+
+def _printable(text: str) -> str:
+    """Tenants' and receivers' text with control characters escaped (``\\x1b``, ``\\n``):
+    one line per item, and no terminal escape sequence reaches the operator's screen."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _json_value(value: Any) -> str:

@@ -104,6 +104,8 @@ def serve(
     if settings.tls and not cert:
         cert_path, key_path = ensure_self_signed(settings.data_dir, [settings.host])
         cert, key = str(cert_path), str(key_path)
+    if settings.tls:
+        _check_tls_files(cert, key)
     env = {  # what the workers' Settings.from_env() cannot learn from the command line
         "OPENISALES_DATA_DIR": str(settings.data_dir),
         "OPENISALES_DATABASE_URL": settings.database_url,
@@ -301,7 +303,22 @@ def simulate(records: int, seed: int, vdn_id: int, in_database: bool) -> None:
     async def reachable(engine: Any) -> None:
         """Nothing: run_job opens the database (and migrates the embedded one) first."""
 
-    run_job(settings, reachable)
+    run_job(settings, reachable, check_schema=False)  # simulation.run migrates it itself
     summary = asyncio.run(simulation.run(settings, records=records, seed=seed, vdn_id=vdn_id))
     for line in summary.lines():
         click.echo(line)
+
+
+def _check_tls_files(cert: str, key: str) -> None:
+    """One line, before anything starts, when the certificate or its key cannot be loaded."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(cert, key)
+    except FileNotFoundError as exc:
+        raise click.ClickException(f"TLS: {exc.filename or cert}: no such file") from None
+    except (ssl.SSLError, OSError) as exc:
+        raise click.ClickException(
+            f"TLS: the certificate {cert} and key {key} cannot be loaded ({exc.strerror or exc})"
+        ) from None

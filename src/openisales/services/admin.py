@@ -86,17 +86,17 @@ async def list_keys(engine: AsyncEngine) -> list[KeyInfo]:
 
 
 async def master_key_opens_stored_keys(engine: AsyncEngine, vault: Vault) -> bool:
-    """Whether ``vault`` decrypts a stored SK (True when none is stored yet).
+    """Whether ``vault`` decrypts every stored SK of a key not revoked (True when none).
 
-    Every SK is encrypted with the one master key, so one tells for all: a
-    process started with another key would answer every signed request 401.
+    A process started with another master key than a key's would answer that
+    key's requests with an error; a key created under another master key (a
+    fresh one exported in a new shell, say) is found here too.
     """
     async with reading(engine) as conn:
-        token = await store.any_encrypted_sk(conn)
-    if token is None:
-        return True
+        tokens = await store.encrypted_sks(conn)
     try:
-        vault.decrypt(token)
+        for token in tokens:
+            vault.decrypt(token)
     except VaultError:
         return False
     return True

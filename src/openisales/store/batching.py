@@ -18,6 +18,7 @@ its flush started is not flushed at all.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
@@ -70,7 +71,9 @@ class Batcher(Generic[T, R]):
                 if not future.done():  # a cancelled caller's item is dropped
                     batch.append((item, future))
             if batch:
-                task = asyncio.create_task(self._run(batch))
+                # A flush serves several callers: it runs in a context of its own,
+                # not the submitting request's (whose log fields it would carry).
+                task = asyncio.create_task(self._run(batch), context=contextvars.Context())
                 self._running.add(task)
                 task.add_done_callback(partial(self._finished, batch))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,9 +10,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from openisales.auth.vault import Vault
+from openisales.auth.vault import Vault, VaultError
+from openisales.errors import AuthError
 from openisales.store.sql import reading
 from openisales.store.tables import credential, vdn
+
+log = logging.getLogger("openisales.auth")
 
 
 @dataclass(frozen=True)
@@ -86,14 +90,15 @@ async def list_keys(conn: AsyncConnection) -> list[KeyInfo]:
     return list(grouped.values())
 
 
-async def any_encrypted_sk(conn: AsyncConnection) -> str | None:
-    """One stored SK, encrypted (the oldest key's), or None when there is no key."""
-    row = await conn.execute(
-        sa.select(credential.c.sk_encrypted)
-        .order_by(credential.c.created_at, credential.c.ak)
-        .limit(1)
+async def encrypted_sks(conn: AsyncConnection) -> list[str]:
+    """Every stored SK of a key not revoked, encrypted (one per AK)."""
+    rows = await conn.execute(
+        sa.select(credential.c.ak, sa.func.min(credential.c.sk_encrypted))
+        .where(credential.c.revoked_at.is_(None))
+        .group_by(credential.c.ak)
+        .order_by(credential.c.ak)
     )
-    return row.scalar()
+    return [row[1] for row in rows]
 
 
 async def revoke_key(conn: AsyncConnection, ak: str, now: datetime) -> bool:
@@ -174,9 +179,18 @@ class CredentialCache:
         if not rows:
             self._remember_unknown(ak, stamp)
             return None
+        try:
+            sk = self._vault.decrypt(rows[0].sk_encrypted)
+        except VaultError:
+            log.error(
+                "the stored SK of an AK cannot be decrypted: wrong master key", extra={"ak": ak}
+            )
+            raise AuthError(
+                "the AK cannot be used: its secret was stored under another master key"
+            ) from None
         found = Credential(
             ak=ak,
-            sk=self._vault.decrypt(rows[0].sk_encrypted),
+            sk=sk,
             vdn_ids=frozenset(r.vdn_id for r in rows),
             revoked=any(r.revoked_at is not None for r in rows),
         )

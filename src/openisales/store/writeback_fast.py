@@ -23,6 +23,7 @@ otherwise the locking path in ``store.writeback`` applies.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -273,7 +274,9 @@ class FastPath:
         if before // PRUNE_EVERY == self._written // PRUNE_EVERY:
             return
         if self._pruning is None or self._pruning.done():
-            self._pruning = asyncio.create_task(self._prune(min(w.wb.now for w in writes)))
+            self._pruning = asyncio.create_task(
+                self._prune(min(w.wb.now for w in writes)), context=contextvars.Context()
+            )
 
     async def _prune(self, now: datetime) -> None:
         """Delete up to PRUNE_CHUNK expired nonces; never holds up a write-back."""

@@ -57,7 +57,7 @@ _RECORD = obj(
         "dataId": id_string("the record's id"),
         "campaignId": integer("its campaign"),
         "properties": array(_PROPERTY, "the values it was added with (those given only)"),
-        "calledNos": array(_NUMBER, "its numbers, in dialling order"),
+        "calledNos": array(_NUMBER, "its numbers, in the order they were added"),
         "status": integer(
             "0 waiting, 1 being called, 2 answered and waiting for its write-back, 3 completed",
             enum=[0, 1, 2, 3],
