@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -76,6 +76,7 @@ SCHEDULE: Mapping[str, Source] = {
 KEY = ("vdn_id", "data_id")
 
 
+@cache  # the declaration is constant; every write-back asks for it
 def fields() -> tuple[str, ...]:
     """Every ``WriteBack`` field some column takes, in declaration order, once."""
     named = [s for part in (HISTORY, RESULT, SCHEDULE) for s in part.values()]

@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from openisales.errors import StorageError
 from openisales.store.batching import Batcher
 from openisales.store.engine import create_engine
-from openisales.store.sql import reading, transaction
+from openisales.store.sql import reading, transaction, uncertain
 from openisales.store.writeback_batch import Read, ReadKey, Write, read_many, write_many
 
 log = logging.getLogger("openisales.store")
@@ -68,21 +68,6 @@ _GIVE_WAY = {"40P01", "55P03", "40001"}  # deadlock, lock timeout, serialization
 # Errors one member's values can cause (data exceptions, integrity violations):
 # only these make a batch worth writing again one member at a time.
 _MEMBER_CLASSES = ("22", "23")
-_GONE = {"57P01", "57P02", "57P03"}  # the server ended the session
-
-
-def _connection_lost(exc: BaseException) -> bool:
-    # InternalClientError: the connection's protocol state broke (seen when the
-    # server ended the session mid-statement); the connection is not reusable.
-    lost = (
-        asyncpg.PostgresConnectionError,
-        asyncpg.InterfaceError,
-        asyncpg.InternalClientError,
-        OSError,
-    )
-    return isinstance(exc, lost) or (
-        isinstance(exc, asyncpg.PostgresError) and exc.sqlstate in _GONE
-    )
 
 
 _PRUNE_SQL = sa.text(
@@ -200,7 +185,7 @@ class FastPath:
             try:
                 return await run(conn)
             except BaseException as exc:
-                if _connection_lost(exc) or getattr(exc, "sqlstate", None) == "57014":
+                if uncertain(exc) or getattr(exc, "sqlstate", None) == "57014":
                     await conn.invalidate()
                 raise
             finally:
@@ -258,7 +243,7 @@ class FastPath:
             try:
                 return await write_many(conn, writes, timeout=self._timeout)
             except asyncpg.PostgresError as exc:
-                if _connection_lost(exc) or exc.sqlstate == "57014":
+                if uncertain(exc) or exc.sqlstate == "57014":
                     raise
                 return exc
 
