@@ -74,75 +74,96 @@ def _cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-async def test_sigkill_under_load_loses_no_acknowledged_write(
-    database_url: str, tmp_path: Path
-) -> None:
-    env = {
+WRITE_BACK = {"busiResult": "SOLD", "workNo": "7"}
+
+
+def _environment(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "OPENISALES_DATABASE_URL": database_url,
         "OPENISALES_MASTER_KEY": MASTER_KEY,
         "OPENISALES_DATA_DIR": str(tmp_path),
-        "OPENISALES_CALLDATA_MIN_INTERVAL_S": "0",  # a bulk load: 30 adds to one campaign
+        "OPENISALES_CALLDATA_MIN_INTERVAL_S": "0",  # a bulk load: many adds to one campaign
     }
-    _cli(env, "vdn", "add", "--id", "1", "--name", "crash")
+
+
+def _credentials(env: dict[str, str]) -> tuple[str, str]:
+    """A VDN and a key for it, through the CLI: the key's AK and SK."""
+    _cli(env, "vdn", "add", "--id", "1", "--name", "faults")
     out = _cli(env, "keys", "create", "--vdn", "1")
-    ak, sk = out.split("AK: ")[1].split()[0], out.split("SK: ")[1].split()[0]
+    return out.split("AK: ")[1].split()[0], out.split("SK: ")[1].split()[0]
+
+
+async def _records(base: str, ak: str, sk: str, count: int, first: int) -> list[str]:
+    """A campaign whose SOLD result retries the same number, with ``count`` records."""
+    async with AsyncClient(base, ak, sk, vdn_id=1) as client:
+        await define(client, "SOLD")
+        cid = await make_campaign(
+            client,
+            retryPolicy={
+                "policyType": 0,
+                "busiPolicy": [
+                    {"busiResultCode": "SOLD", "busiResultPolicy": 2, "callInterval": 60}
+                ],
+            },
+        )
+        data_ids: list[str] = []
+        for start in range(0, count, 20):
+            data_ids += await add_numbers(
+                client, cid, *[str(first + i) for i in range(start, start + 20)]
+            )
+    return data_ids
+
+
+class _Load:
+    """Write-backs of every record from several connections, sorted by their answer."""
+
+    def __init__(self, data_ids: list[str]) -> None:
+        self.queue = list(data_ids)
+        self.acknowledged: list[str] = []
+        self.failed: list[str] = []  # refused, unanswered or unknown
+
+    async def writer(self, base: str, ak: str, sk: str, timeout: float) -> None:
+        async with AsyncClient(base, ak, sk, vdn_id=1, timeout=timeout) as client:
+            while self.queue:
+                data_id = self.queue.pop()
+                try:
+                    reply = await client.write_back(data_id, WRITE_BACK)
+                except httpx.HTTPError:
+                    self.failed.append(data_id)
+                    continue
+                ok = reply.get("resultCode") == "0200000"
+                (self.acknowledged if ok else self.failed).append(data_id)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_sigkill_under_load_loses_no_acknowledged_write(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = _environment(database_url, tmp_path)
+    ak, sk = _credentials(env)
     port, log = _free_port(), tmp_path / "server.log"
     base = f"http://127.0.0.1:{port}"
     server = _start(env, port, log)
     try:
         _wait_ready(base, log)
-        async with AsyncClient(base, ak, sk, vdn_id=1) as client:
-            await define(client, "SOLD")
-            cid = await make_campaign(
-                client,
-                retryPolicy={
-                    "policyType": 0,
-                    "busiPolicy": [
-                        {"busiResultCode": "SOLD", "busiResultPolicy": 2, "callInterval": 60}
-                    ],
-                },
-            )
-            data_ids: list[str] = []
-            for start in range(0, 600, 20):
-                data_ids += await add_numbers(
-                    client, cid, *[str(10_000 + i) for i in range(start, start + 20)]
-                )
-
-        acknowledged: list[str] = []
-        failed: list[str] = []
-        queue = list(data_ids)
-
-        async def writer() -> None:
-            async with AsyncClient(base, ak, sk, vdn_id=1, timeout=5) as client:
-                while queue:
-                    data_id = queue.pop()
-                    try:
-                        reply = await client.write_back(
-                            data_id, {"busiResult": "SOLD", "workNo": "7"}
-                        )
-                    except httpx.HTTPError:
-                        failed.append(data_id)
-                        continue
-                    (acknowledged if reply.get("resultCode") == "0200000" else failed).append(
-                        data_id
-                    )
+        data_ids = await _records(base, ak, sk, 600, 10_000)
+        load = _Load(data_ids)
 
         async def killer() -> None:
-            while len(acknowledged) < 150:
+            while len(load.acknowledged) < 150:
                 await asyncio.sleep(0.005)
             server.send_signal(signal.SIGKILL)
 
-        await asyncio.gather(*(writer() for _ in range(8)), killer())
+        await asyncio.gather(*(load.writer(base, ak, sk, 5) for _ in range(8)), killer())
         server.wait(timeout=10)
-        assert len(acknowledged) >= 150 and failed, "the kill must land mid-stream"
+        assert len(load.acknowledged) >= 150 and load.failed, "the kill must land mid-stream"
 
         server = _start(env, port, log)
         _wait_ready(base, log)
-        await _check(database_url, data_ids, acknowledged)
+        await _check(database_url, data_ids, load.acknowledged)
         # the client's retry after an unknown answer: resent, each is written once at most
-        await _resend(base, ak, sk, failed)
+        await _resend(base, ak, sk, load.failed)
         await _check(database_url, data_ids, data_ids)
     finally:
         server.kill()
@@ -155,7 +176,7 @@ async def _resend(base: str, ak: str, sk: str, data_ids: list[str]) -> None:
         for data_id in data_ids:
             for _ in range(20):
                 try:
-                    reply = await client.write_back(data_id, {"busiResult": "SOLD", "workNo": "7"})
+                    reply = await client.write_back(data_id, WRITE_BACK)
                 except httpx.HTTPError:
                     await asyncio.sleep(0.5)
                     continue
@@ -204,61 +225,21 @@ async def test_sessions_ended_by_postgresql_under_load_recover_and_lose_nothing(
     The server reconnects by itself; acknowledged write-backs are there once;
     the rest, sent again, are written once (none twice after an unknown answer).
     """
-    env = {
-        **os.environ,
-        "OPENISALES_DATABASE_URL": database_url,
-        "OPENISALES_MASTER_KEY": MASTER_KEY,
-        "OPENISALES_DATA_DIR": str(tmp_path),
-        "OPENISALES_CALLDATA_MIN_INTERVAL_S": "0",  # a bulk load: 30 adds to one campaign
-    }
-    _cli(env, "vdn", "add", "--id", "1", "--name", "faults")
-    out = _cli(env, "keys", "create", "--vdn", "1")
-    ak, sk = out.split("AK: ")[1].split()[0], out.split("SK: ")[1].split()[0]
+    env = _environment(database_url, tmp_path)
+    ak, sk = _credentials(env)
     port, log = _free_port(), tmp_path / "server.log"
     base = f"http://127.0.0.1:{port}"
     server = _start(env, port, log)
     admin = create_engine(database_url)
     try:
         _wait_ready(base, log)
-        async with AsyncClient(base, ak, sk, vdn_id=1) as client:
-            await define(client, "SOLD")
-            cid = await make_campaign(
-                client,
-                retryPolicy={
-                    "policyType": 0,
-                    "busiPolicy": [
-                        {"busiResultCode": "SOLD", "busiResultPolicy": 2, "callInterval": 60}
-                    ],
-                },
-            )
-            data_ids: list[str] = []
-            for start in range(0, 400, 20):
-                data_ids += await add_numbers(
-                    client, cid, *[str(20_000 + i) for i in range(start, start + 20)]
-                )
-
-        acknowledged: list[str] = []
-        failed: list[str] = []
-        queue = list(data_ids)
+        data_ids = await _records(base, ak, sk, 400, 20_000)
+        load = _Load(data_ids)
         ended: list[int] = []
-
-        async def writer() -> None:
-            async with AsyncClient(base, ak, sk, vdn_id=1, timeout=15) as client:
-                while queue:
-                    data_id = queue.pop()
-                    try:
-                        reply = await client.write_back(
-                            data_id, {"busiResult": "SOLD", "workNo": "7"}
-                        )
-                    except httpx.HTTPError:
-                        failed.append(data_id)
-                        continue
-                    ok = reply.get("resultCode") == "0200000"
-                    (acknowledged if ok else failed).append(data_id)
 
         async def terminator() -> None:
             for threshold in (60, 140, 220):
-                while len(acknowledged) + len(failed) < threshold and queue:
+                while len(load.acknowledged) + len(load.failed) < threshold and load.queue:
                     await asyncio.sleep(0.005)
                 async with admin.connect() as conn:
                     gone = await conn.execute(
@@ -269,13 +250,13 @@ async def test_sessions_ended_by_postgresql_under_load_recover_and_lose_nothing(
                     )
                     ended.append(len(gone.all()))
 
-        await asyncio.gather(*(writer() for _ in range(8)), terminator())
+        await asyncio.gather(*(load.writer(base, ak, sk, 15) for _ in range(8)), terminator())
         assert len(ended) == 3 and all(n > 0 for n in ended), ended
         assert server.poll() is None, "the server must survive its sessions ending"
-        await _check(database_url, data_ids, acknowledged)
-        await _resend(base, ak, sk, failed)  # recovers by itself: these now succeed
+        await _check(database_url, data_ids, load.acknowledged)
+        await _resend(base, ak, sk, load.failed)  # recovers by itself: these now succeed
         await _check(database_url, data_ids, data_ids)
-        assert len(acknowledged) > 0
+        assert len(load.acknowledged) > 0
     finally:
         await admin.dispose()
         server.kill()
