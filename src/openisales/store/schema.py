@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -48,18 +49,20 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = _scripts().get_current_head()
     assert head is not None
     return head
 
 
+@cache  # the release's migration files do not change while it runs: read them once
 def _scripts() -> ScriptDirectory:
     return ScriptDirectory.from_config(alembic_config())
 
 
-def known_revisions() -> list[str]:
+@cache
+def known_revisions() -> tuple[str, ...]:
     """This release's revisions, oldest first."""
-    return [script.revision for script in reversed(list(_scripts().walk_revisions()))]
+    return tuple(script.revision for script in reversed(list(_scripts().walk_revisions())))
 
 
 def min_code_revision(revision: str) -> str:
