@@ -20,57 +20,25 @@ from openisales.validation import COMBINATION, Int, List, Obj, Str
 MAX_PER_CALL = 100
 DIGITS = "0-9"
 
-ADD_SPEC = Obj(
-    "body",
-    (
-        List(
-            "callerNo",
-            Obj(
-                "callerNo",
-                (
-                    Str(
-                        "accessCode",
-                        required=True,
-                        max_len=24,
-                        allowed=DIGITS,
-                        description="the calling number, digits only",
-                    ),
-                    Int("priority", required=True, minimum=1, maximum=5, description="1 highest"),
-                ),
-                description="a calling number",
-            ),
-            required=True,
-            max_items=MAX_PER_CALL,
-            description=f"the numbers to add, at most {MAX_PER_CALL}",
-        ),
-    ),
-    required=True,
-)
 
-DELETE_SPEC = Obj(
-    "body",
-    (
-        List(
-            "callerNo",
-            Obj(
-                "callerNo",
-                (
-                    Str(
-                        "accessCode",
-                        required=True,
-                        max_len=24,
-                        allowed=NUMBER_CHARS,
-                        description="digits; * and # too, as create accepts them",
-                    ),
-                ),
-                description="a calling number",
-            ),
-            required=True,
-            max_items=MAX_PER_CALL,
-            description=f"the numbers to delete, at most {MAX_PER_CALL}; one must remain",
-        ),
-    ),
-    required=True,
+def _body(allowed: str, number: str, *more: Int, description: str) -> Obj:
+    """``{"callerNo": [{accessCode, ...more}]}``: at most MAX_PER_CALL numbers of 24 characters."""
+    access_code = Str("accessCode", required=True, max_len=24, allowed=allowed, description=number)
+    item = Obj("callerNo", (access_code, *more), description="a calling number")
+    numbers = List("callerNo", item, required=True, max_items=MAX_PER_CALL, description=description)
+    return Obj("body", (numbers,), required=True)
+
+
+ADD_SPEC = _body(
+    DIGITS,
+    "the calling number, digits only",
+    Int("priority", required=True, minimum=1, maximum=5, description="1 highest"),
+    description=f"the numbers to add, at most {MAX_PER_CALL}",
+)
+DELETE_SPEC = _body(
+    NUMBER_CHARS,
+    "digits; * and # too, as create accepts them",
+    description=f"the numbers to delete, at most {MAX_PER_CALL}; one must remain",
 )
 
 Callers = tuple[dict[str, Any], ...]
