@@ -486,6 +486,26 @@ class Settings:
         "`OPENISALES_PUSH_SK`)",
     )
     push_sk: str = setting("", "SK that signs result pushes (with `OPENISALES_PUSH_AK`)")
+    # the operator console (docs/console.md)
+    console: bool = setting(True, "serve the operator console at /console/")
+    console_idle_s: int = setting(
+        1800, "a console session ends after this long without a request", low=60, high=86_400
+    )
+    console_session_s: int = setting(
+        43_200, "a console session ends this long after login, however busy", low=300, high=604_800
+    )
+    console_login_per_account: int = setting(
+        5, "failed console logins per operator name within the window", low=1, high=1000
+    )
+    console_login_per_address: int = setting(
+        20, "failed console logins per client address within the window", low=1, high=100_000
+    )
+    console_login_window_s: int = setting(
+        900, "the window of the console's login throttle", low=10, high=86_400
+    )
+    console_upload_bytes: int = setting(
+        52_428_800, "largest import file the console accepts", low=1024
+    )
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property

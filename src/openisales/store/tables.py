@@ -362,3 +362,81 @@ def data_campaign_vdn() -> sa.Join:
         campaign,
         sa.and_(campaign.c.vdn_id == data.c.vdn_id, campaign.c.campaign_id == data.c.campaign_id),
     ).join(vdn, vdn.c.vdn_id == data.c.vdn_id)
+
+
+# ---- The operator console (docs/console.md) --------------------------------
+# Operators, their sessions and the login throttle are not a tenant's: an admin
+# spans every VDN. An operator is known by name.
+operator = sa.Table(
+    "t_isl_operator",
+    metadata,
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("password_hash", sa.String(256), nullable=False),  # argon2id, PHC string
+    sa.Column("role", sa.String(16), nullable=False),  # admin | supervisor | viewer
+    sa.Column("disabled_at", UTCDateTime, nullable=True),
+    sa.Column("password_changed_at", UTCDateTime, nullable=False),
+    _created(),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("name"),
+)
+
+# The VDNs a supervisor or viewer may see (an admin sees every VDN).
+operator_vdn = sa.Table(
+    "t_isl_operator_vdn",
+    metadata,
+    sa.Column("name", sa.String(64), nullable=False),
+    _vdn(),
+    sa.PrimaryKeyConstraint("name", "vdn_id"),
+)
+
+# A console session: the cookie carries a signed random token, the table its
+# SHA-256 (a stolen table opens no session).
+console_session = sa.Table(
+    "t_isl_console_session",
+    metadata,
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("operator", sa.String(64), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("address", sa.String(64), nullable=True),
+    _created(),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),  # the absolute expiry
+    sa.PrimaryKeyConstraint("token_hash"),
+    sa.Index(None, "operator"),
+    sa.Index(None, "expires_at"),
+)
+
+# Failed console logins in the current window, per account and per address.
+login_throttle = sa.Table(
+    "t_isl_login_throttle",
+    metadata,
+    sa.Column("scope", sa.String(8), nullable=False),  # "account" | "address"
+    sa.Column("key", sa.String(128), nullable=False),
+    sa.Column("window_start", UTCDateTime, nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("scope", "key"),
+)
+
+# Every change made through the console, the API or the CLI (docs/console.md,
+# "Audit log"). vdn_id is None for a change that is no tenant's (operators).
+audit = sa.Table(
+    "t_isl_audit",
+    metadata,
+    sa.Column(
+        "audit_id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        nullable=False,
+        autoincrement=True,
+    ),
+    sa.Column("vdn_id", sa.Integer, nullable=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String(80), nullable=False),  # operator:NAME | ak:AK | cli
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("before", sa.Text, nullable=True),  # JSON
+    sa.Column("after", sa.Text, nullable=True),  # JSON
+    sa.Column("request_id", sa.String(64), nullable=True),
+    sa.PrimaryKeyConstraint("audit_id"),
+    sa.Index(None, "vdn_id", "at"),
+    sa.Index(None, "at"),
+)
