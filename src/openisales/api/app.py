@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
@@ -151,11 +151,13 @@ def create_app(
     context: AppContext | None = None,
     clock: Clock | None = None,
     background: Background | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The ASGI application. Nothing connects until the lifespan starts.
 
     ``context`` replaces the one the lifespan would build (and is not closed
-    by it); ``background`` runs beside the API while it serves.
+    by it); ``background`` runs beside the API while it serves;
+    ``extra_routes`` are served beside the operations (the operator console).
     """
     operations = all_operations()
     document = build(operations, PROBES)
@@ -174,6 +176,7 @@ def create_app(
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
         *(Route(p.path, p.handler, methods=["GET"]) for p in PROBES),
+        *extra_routes,
     ]
     static = _swagger_static()
     if static is not None:

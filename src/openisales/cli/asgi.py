@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
-from openisales.api.app import create_app
+from openisales.console.app import create
 from openisales.api.context import AppContext
 from openisales.api.limits import ASGIApp, BodyTimeouts
 from openisales.config import Settings
@@ -28,7 +28,7 @@ def create_from_env() -> ASGIApp:
     def beside(ctx: AppContext) -> AbstractAsyncContextManager[None]:
         return _beside_api(settings, ctx)
 
-    return BodyTimeouts(create_app(settings, background=beside))
+    return BodyTimeouts(create(settings, background=beside))
 
 
 @asynccontextmanager

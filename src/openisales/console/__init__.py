@@ -1,0 +1,3 @@
+"""The operator console (docs/console.md)."""
+
+from __future__ import annotations

@@ -1,0 +1,104 @@
+"""The console in process: an app with two VDNs, an API key each, and operators of every role."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from openisales.api.app import build_context
+from openisales.api.context import AppContext
+from openisales.auth.vault import Vault
+from openisales.client import AsyncClient
+from openisales.clock import FixedClock
+from openisales.config import Settings
+from openisales.console.app import create
+from openisales.domain.operator import Role
+from openisales.services import admin, operators
+from openisales.services.audit import CLI
+from tests.conftest import BASE_URL, MASTER_KEY, Tenant
+
+PASSWORD = "correct horse battery"
+OPERATORS = {
+    "root": (Role.ADMIN, ()),
+    "sup1": (Role.SUPERVISOR, (1,)),
+    "view1": (Role.VIEWER, (1,)),
+    "sup2": (Role.SUPERVISOR, (2,)),
+}
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@dataclass
+class Browser:
+    """An httpx client that keeps cookies and the page's CSRF token, like a browser."""
+
+    http: httpx.AsyncClient
+    csrf: str = ""
+
+    async def get(self, path: str, *, follow: bool = True) -> httpx.Response:
+        response = await self.http.get(path, follow_redirects=follow)
+        found = _CSRF.search(response.text)
+        if found:
+            self.csrf = found.group(1)
+        return response
+
+    async def post(self, path: str, data: dict[str, str] | None = None, **kw: object) -> httpx.Response:
+        body = {"csrf": self.csrf, **(data or {})}
+        return await self.http.post(path, data=body, **kw)  # type: ignore[arg-type]
+
+
+@dataclass
+class Console:
+    ctx: AppContext
+    app: object
+    clock: FixedClock
+    tenants: dict[int, Tenant] = field(default_factory=dict)
+
+    def browser(self) -> Browser:
+        transport = httpx.ASGITransport(app=self.app, client=("10.0.0.7", 50000))  # type: ignore[arg-type]
+        return Browser(httpx.AsyncClient(transport=transport, base_url=BASE_URL))
+
+    async def login(self, name: str, password: str = PASSWORD) -> Browser:
+        browser = self.browser()
+        reply = await browser.http.post(
+            "/console/login", data={"username": name, "password": password, "next": "/console/"}
+        )
+        assert reply.status_code == 303, reply.text
+        await browser.get("/console/")
+        return browser
+
+    def api(self, vdn_id: int = 1) -> AsyncClient:
+        tenant = self.tenants[vdn_id]
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=BASE_URL)  # type: ignore[arg-type]
+        return AsyncClient(BASE_URL, tenant.ak, tenant.sk, vdn_id=vdn_id, http=http)
+
+
+@pytest.fixture
+async def console(settings: Settings) -> AsyncIterator[Console]:
+    clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
+    ctx = build_context(settings, clock=clock)
+    now = clock.now()
+    vault = Vault(MASTER_KEY)
+    tenants = {}
+    for vdn_id in (1, 2):
+        await admin.add_vdn(
+            ctx.engine,
+            vdn_id=vdn_id,
+            name=f"vdn{vdn_id}",
+            time_zone="Asia/Shanghai",
+            now=now,
+            actor=CLI,
+        )
+        ak, sk = await admin.create_key(ctx.engine, vault, vdn_ids=[vdn_id], now=now, actor=CLI)
+        tenants[vdn_id] = Tenant(vdn_id, ak, sk)
+    for name, (role, vdns) in OPERATORS.items():
+        await operators.add(
+            ctx.engine, CLI, name=name, role=role, vdns=vdns, password=PASSWORD, now=now
+        )
+    app = create(settings, context=ctx)
+    yield Console(ctx, app, clock, tenants)
+    await ctx.close()
