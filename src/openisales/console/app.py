@@ -20,7 +20,18 @@ from openisales.api.app import Background, create_app
 from openisales.api.context import AppContext
 from openisales.clock import Clock
 from openisales.config import Settings
-from openisales.console import login, overview
+from openisales.console import (
+    admin,
+    audit,
+    blocklist,
+    calldata,
+    campaigns,
+    export,
+    imports,
+    login,
+    overview,
+    pushes,
+)
 from openisales.console.page import error_page
 
 STATIC = Path(__file__).parent / "static"
@@ -35,7 +46,18 @@ async def _not_found(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    pages: list[BaseRoute] = [*login.ROUTES, *overview.ROUTES]
+    pages: list[BaseRoute] = [
+        *login.ROUTES,
+        *overview.ROUTES,
+        *campaigns.ROUTES,
+        *calldata.ROUTES,
+        *imports.ROUTES,
+        *blocklist.ROUTES,
+        *export.ROUTES,
+        *pushes.ROUTES,
+        *admin.ROUTES,
+        *audit.ROUTES,
+    ]
     return [
         *pages,
         Route("/console", _to_console, methods=["GET"]),

@@ -1,0 +1,7 @@
+"""pushes pages of the console (being written)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+ROUTES: list[BaseRoute] = []
