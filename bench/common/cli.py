@@ -58,3 +58,13 @@ def signal_group(pgid: int, sig: signal.Signals) -> None:
     """Signal the process group a ``start``-ed child led; a group already gone is fine."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+def run_input(env: dict[str, str], stdin: str, *args: str) -> str:
+    """``run`` with ``stdin`` as the command's input (a password, say)."""
+    done = subprocess.run(
+        [CLI, *args], env=env, input=stdin, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"openisales {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout

@@ -27,7 +27,7 @@ import loadgen
 import report
 from cpu import CpuSampler
 from dataset import Postgres, ResultCount
-from server import ServerProcess
+from common.server import ServerProcess
 
 from common import cli, machine, spy
 from common.harness import exit_on_sigterm, step, work_directory, write_record

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from openisales.console.cache import Kept
 from openisales.console.page import Page, view
 from openisales.domain.calldata import DataStatus
 from openisales.domain.operator import Permission, Role
@@ -33,9 +34,12 @@ async def home(page: Page) -> Response:
     return page.render("empty.html", title="No VDN")
 
 
-async def _figures(page: Page) -> list[activity.Figures]:
-    assert page.vdn_id is not None
-    return await activity.overview(page.engine, page.vdn_id, page.now)
+async def _figures(page: Page) -> Kept[list[activity.Figures]]:
+    vdn_id = page.vdn_id
+    assert vdn_id is not None
+    return await page.figures.get(
+        ("overview", vdn_id), lambda: activity.overview(page.engine, vdn_id, page.now), page.now
+    )
 
 
 @view(Permission.READ)
@@ -44,7 +48,7 @@ async def campaigns(page: Page) -> Response:
         "overview.html",
         section="campaigns",
         title="Campaigns",
-        figures=await _figures(page),
+        kept=await _figures(page),
         statuses=STATUS_NAMES,
         refresh_ms=REFRESH_MS,
         can_operate=page.may(Permission.OPERATE),
@@ -54,7 +58,7 @@ async def campaigns(page: Page) -> Response:
 @view(Permission.READ)
 async def campaigns_live(page: Page) -> Response:
     """The overview's table alone: what the page's live region reloads."""
-    return page.render("_overview_table.html", figures=await _figures(page), statuses=STATUS_NAMES)
+    return page.render("_overview_table.html", kept=await _figures(page), statuses=STATUS_NAMES)
 
 
 ROUTES: list[BaseRoute] = [

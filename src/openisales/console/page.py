@@ -36,6 +36,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from openisales.api.context import AppContext
 from openisales.api.endpoint import log_unexpected, read_body, request_id
 from openisales.console import security
+from openisales.console.cache import FigureCache
 from openisales.domain.operator import Operator, Permission
 from openisales.errors import OpenISalesError
 from openisales.services import admin, operators
@@ -83,6 +84,7 @@ def state(request: Request) -> ConsoleState:
 @dataclass
 class ConsoleState:
     signer: Signer
+    figures: FigureCache = field(default_factory=FigureCache)
 
 
 @dataclass
@@ -131,6 +133,11 @@ class Page:
         if query:
             path += "?" + "&".join(f"{k}={quote(v)}" for k, v in query.items())
         return RedirectResponse(path, status_code=303)
+
+    @property
+    def figures(self) -> FigureCache:
+        """Slow figures kept by this process (``console.cache``)."""
+        return state(self.request).figures
 
     def vdn_path(self, rest: str = "") -> str:
         return f"/console/vdn/{self.vdn_id}{rest}"
