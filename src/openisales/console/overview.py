@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -34,12 +36,28 @@ async def home(page: Page) -> Response:
     return page.render("empty.html", title="No VDN")
 
 
-async def _figures(page: Page) -> Kept[list[activity.Figures]]:
+@dataclass(frozen=True)
+class Overview:
+    states: list[activity.State]
+    counts: Kept[dict[int, activity.Counts]]
+
+    def rows(self) -> list[tuple[activity.State, activity.Counts]]:
+        found = self.counts.value
+        return [(s, found.get(s.campaign.campaign_id, activity.NO_COUNTS)) for s in self.states]
+
+
+async def overview_of(page: Page, campaign_ids: list[int] | None = None) -> Overview:
+    """The VDN's campaigns: states read now, counts possibly kept (``console.cache``)."""
     vdn_id = page.vdn_id
     assert vdn_id is not None
-    return await page.figures.get(
-        ("overview", vdn_id), lambda: activity.overview(page.engine, vdn_id, page.now), page.now
+    states = await activity.states(page.engine, vdn_id, page.now, campaign_ids)
+    ids = tuple(s.campaign.campaign_id for s in states)
+    kept = await page.figures.get(
+        ("counts", vdn_id, ids),
+        lambda: activity.counts(page.engine, vdn_id, ids, page.now),
+        page.now,
     )
+    return Overview(states, kept)
 
 
 @view(Permission.READ)
@@ -48,7 +66,7 @@ async def campaigns(page: Page) -> Response:
         "overview.html",
         section="campaigns",
         title="Campaigns",
-        kept=await _figures(page),
+        overview=await overview_of(page),
         statuses=STATUS_NAMES,
         refresh_ms=REFRESH_MS,
         can_operate=page.may(Permission.OPERATE),
@@ -58,7 +76,9 @@ async def campaigns(page: Page) -> Response:
 @view(Permission.READ)
 async def campaigns_live(page: Page) -> Response:
     """The overview's table alone: what the page's live region reloads."""
-    return page.render("_overview_table.html", kept=await _figures(page), statuses=STATUS_NAMES)
+    return page.render(
+        "_overview_table.html", overview=await overview_of(page), statuses=STATUS_NAMES
+    )
 
 
 ROUTES: list[BaseRoute] = [

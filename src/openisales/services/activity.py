@@ -1,7 +1,15 @@
-"""Campaigns at work, as the console's overview shows them (docs/console.md, "Overview")."""
+"""Campaigns at work, as the console shows them (docs/console.md, "Overview").
+
+Two reads, because they cost very different amounts: a campaign's state
+(:func:`states`: its status and calling window, one row each, always read
+live) and its counts (:func:`counts`: records by status, the retry queue,
+the last hour's attempts, failed pushes — on a campaign of a million records,
+hundreds of milliseconds), which the console may keep for a few seconds.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,11 +26,15 @@ RECENT = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
-class Figures:
+class State:
     campaign: Campaign
     status: CampaignStatus  # effective: expired once past its end
     open_now: bool
     next_open: datetime | None  # None: open now, or never again
+
+
+@dataclass(frozen=True)
+class Counts:
     by_status: dict[DataStatus, int]
     retry_queue: int
     attempts_last_hour: int
@@ -46,20 +58,18 @@ class Figures:
         return self.answered_last_hour / self.attempts_last_hour
 
 
-async def overview(
-    engine: AsyncEngine, vdn_id: int, now: datetime, campaign_ids: list[int] | None = None
-) -> list[Figures]:
-    """Every campaign of the VDN (or the ones named) with its live figures."""
+NO_COUNTS = Counts({}, 0, 0, 0, 0)
+
+
+async def states(
+    engine: AsyncEngine, vdn_id: int, now: datetime, campaign_ids: Sequence[int] | None = None
+) -> list[State]:
+    """Every campaign of the VDN (or the ones named), in creation order, with its window."""
     async with reading(engine) as conn:
         cal = await calendar(conn, vdn_id)
         found = await campaigns.all_of(conn, vdn_id)
-        if campaign_ids is not None:
-            found = [c for c in found if c.campaign_id in campaign_ids]
-        ids = [c.campaign_id for c in found]
-        counts = await activity.status_counts(conn, vdn_id, ids)
-        queue = await activity.retry_queue_sizes(conn, vdn_id, ids)
-        recent = await activity.recent_attempts(conn, vdn_id, ids, now - RECENT)
-        pushes = await activity.failed_pushes(conn, vdn_id, ids)
+    if campaign_ids is not None:
+        found = [c for c in found if c.campaign_id in campaign_ids]
     out = []
     for c in found:
         status = CampaignStatus(effective_status(c.status, c.fields.end, now))
@@ -72,17 +82,26 @@ async def overview(
             later = window.next_open(
                 f.schedule, begin=f.begin, end=f.end, tz=cal.tz, holidays=cal.holidays, now=now
             )
-        out.append(
-            Figures(
-                campaign=c,
-                status=status,
-                open_now=is_open,
-                next_open=later,
-                by_status={DataStatus(s): n for s, n in counts[c.campaign_id].items()},
-                retry_queue=queue[c.campaign_id],
-                attempts_last_hour=recent[c.campaign_id][0],
-                answered_last_hour=recent[c.campaign_id][1],
-                failed_pushes=pushes[c.campaign_id],
-            )
-        )
+        out.append(State(c, status, is_open, later))
     return out
+
+
+async def counts(
+    engine: AsyncEngine, vdn_id: int, campaign_ids: Sequence[int], now: datetime
+) -> dict[int, Counts]:
+    ids = list(campaign_ids)
+    async with reading(engine) as conn:
+        by_status = await activity.status_counts(conn, vdn_id, ids)
+        queue = await activity.retry_queue_sizes(conn, vdn_id, ids)
+        recent = await activity.recent_attempts(conn, vdn_id, ids, now - RECENT)
+        pushes = await activity.failed_pushes(conn, vdn_id, ids)
+    return {
+        i: Counts(
+            by_status={DataStatus(s): n for s, n in by_status[i].items()},
+            retry_queue=queue[i],
+            attempts_last_hour=recent[i][0],
+            answered_last_hour=recent[i][1],
+            failed_pushes=pushes[i],
+        )
+        for i in ids
+    }
