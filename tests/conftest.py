@@ -22,6 +22,7 @@ from openisales.auth.vault import Vault, new_master_key
 from openisales.client import AsyncClient
 from openisales.config import Settings
 from openisales.services import admin
+from openisales.services.audit import CLI
 from openisales.store import schema
 from openisales.store.engine import create_engine
 
@@ -167,9 +168,14 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
     tenants = {}
     for vdn_id in (1, 2):
         await admin.add_vdn(
-            ctx.engine, vdn_id=vdn_id, name=f"vdn{vdn_id}", time_zone="Asia/Shanghai", now=now
+            ctx.engine,
+            vdn_id=vdn_id,
+            name=f"vdn{vdn_id}",
+            time_zone="Asia/Shanghai",
+            now=now,
+            actor=CLI,
         )
-        ak, sk = await admin.create_key(ctx.engine, vault, vdn_ids=[vdn_id], now=now)
+        ak, sk = await admin.create_key(ctx.engine, vault, vdn_ids=[vdn_id], now=now, actor=CLI)
         tenants[vdn_id] = Tenant(vdn_id, ak, sk)
     app = create_app(settings, context=ctx)
     yield Api(ctx, app, tenants)

@@ -27,10 +27,10 @@ import loadgen
 import report
 from cpu import CpuSampler
 from dataset import Postgres, ResultCount
-from common.server import ServerProcess
 
 from common import cli, machine, spy
 from common.harness import exit_on_sigterm, step, work_directory, write_record
+from common.server import ServerProcess
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/openisales_bench"
 REQUESTS_PER_SECOND_OF_RUN = 10_000  # pre-signed requests per second of --duration

@@ -10,6 +10,7 @@ import pytest
 
 from openisales.client import JSON_TYPE, C2Auth
 from openisales.services import admin
+from openisales.services.audit import CLI
 from tests.conftest import Api
 
 PATH = "/rest/isales/v1/openapi/campaigns/{vdn}/addBusinessResult"
@@ -93,7 +94,7 @@ async def test_unknown_ak(api: Api) -> None:
 
 
 async def test_revoked_ak(api: Api) -> None:
-    await admin.revoke_key(api.ctx.engine, ak=api.tenants[1].ak, now=datetime.now(UTC))
+    await admin.revoke_key(api.ctx.engine, ak=api.tenants[1].ak, now=datetime.now(UTC), actor=CLI)
     _assert_401(await _send(api, _signed(api, _request(api))), "revoked", api)
 
 
@@ -169,7 +170,7 @@ async def test_key_for_two_vdns_acts_for_both(api: Api) -> None:
     from tests.conftest import MASTER_KEY
 
     ak, sk = await admin.create_key(
-        api.ctx.engine, Vault(MASTER_KEY), vdn_ids=[1, 2], now=datetime.now(UTC)
+        api.ctx.engine, Vault(MASTER_KEY), vdn_ids=[1, 2], now=datetime.now(UTC), actor=CLI
     )
     for vdn in (1, 2):
         async with api.client(vdn, ak=ak, sk=sk) as client:

@@ -27,6 +27,7 @@ from openisales.client import JSON_TYPE, C2Auth
 from openisales.clock import FixedClock
 from openisales.config import Settings
 from openisales.services import admin
+from openisales.services.audit import CLI
 from openisales.store.credentials import Credential, CredentialCache
 from openisales.store.engine import create_engine
 from openisales.store.nonces import SqlReplayGuard
@@ -137,7 +138,13 @@ async def test_an_unknown_ak_is_answered_from_the_cache_while_it_is_remembered(
     ak, sk = "nobody-yet", "secret-key-12345"
     _assert_401(await _send(cached.app, _sign(_build(), ak, sk)), "unknown AK")
     await admin.create_key(
-        cached.ctx.engine, Vault(MASTER_KEY), vdn_ids=[1], now=datetime.now(UTC), ak=ak, sk=sk
+        cached.ctx.engine,
+        Vault(MASTER_KEY),
+        vdn_ids=[1],
+        now=datetime.now(UTC),
+        actor=CLI,
+        ak=ak,
+        sk=sk,
     )
     # still unknown to this process: the answer came from its cache, not the table
     _assert_401(await _send(cached.app, _sign(_build(), ak, sk)), "unknown AK")
@@ -233,8 +240,8 @@ async def test_finding_n_signed_headers_compares_header_names_linearly_not_n_squ
         replay=MemoryReplayGuard(),
     )
     _Name.compared = 0
-    vdn_id, _ = await authenticate(cast(AppContext, ctx), Request(scope), BODY, "1")
-    assert vdn_id == 1
+    vdn_id, ak, _ = await authenticate(cast(AppContext, ctx), Request(scope), BODY, "1")
+    assert (vdn_id, ak) == (1, "ak-linear")
     assert _Name.compared <= 4 * n  # a scan per signed header would be about n * n / 2
 
 

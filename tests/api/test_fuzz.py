@@ -35,6 +35,7 @@ from openisales.client import C2Auth
 from openisales.config import Settings
 from openisales.errors import CATALOGUE
 from openisales.services import admin
+from openisales.services.audit import CLI
 from openisales.store.engine import create_engine
 from tests.conftest import MASTER_KEY
 from tests.helpers import campaign_body
@@ -68,8 +69,10 @@ async def _tenant(url: str) -> tuple[str, str]:
     engine = create_engine(url)
     try:
         now = datetime.now(UTC)
-        await admin.add_vdn(engine, vdn_id=1, name="vdn1", time_zone="Asia/Shanghai", now=now)
-        return await admin.create_key(engine, Vault(MASTER_KEY), vdn_ids=[1], now=now)
+        await admin.add_vdn(
+            engine, vdn_id=1, name="vdn1", time_zone="Asia/Shanghai", now=now, actor=CLI
+        )
+        return await admin.create_key(engine, Vault(MASTER_KEY), vdn_ids=[1], now=now, actor=CLI)
     finally:
         await engine.dispose()
 

@@ -10,6 +10,7 @@ from openisales.domain import failcodes
 from openisales.domain.obs_result import NewObsResult
 from openisales.errors import Conflict
 from openisales.services import obs_results
+from openisales.services.audit import CLI
 from openisales.store import obs_results as store
 from tests.conftest import Api
 
@@ -243,7 +244,7 @@ async def test_a_create_that_loses_a_race_gets_the_precise_conflict(api: Api, mo
     new = NewObsResult("NEW", "New", ("00603", "00145"))
     with pytest.raises(Conflict, match=r"obsCodes\[1\]: failure code 00145 .*'BUSY'"):
         await obs_results.create(
-            api.ctx.engine, api.ctx.ids, vdn_id=1, new=new, now=datetime.now(UTC)
+            api.ctx.engine, api.ctx.ids, vdn_id=1, new=new, now=datetime.now(UTC), actor=CLI
         )
     monkeypatch.undo()
     async with api.ctx.engine.connect() as conn:

@@ -111,10 +111,11 @@ async def test_a_receiver_s_long_answer_is_a_failed_push_read_only_in_part() -> 
 async def test_a_key_stored_under_another_master_key_is_a_401_not_a_500(api: Api) -> None:
     from openisales.auth.vault import Vault, new_master_key
     from openisales.services import admin
+    from openisales.services.audit import CLI
 
     other = Vault(new_master_key())
     ak, sk = await admin.create_key(
-        api.ctx.engine, other, vdn_ids=[1], now=datetime.now(UTC), ak="otherkey"
+        api.ctx.engine, other, vdn_ids=[1], now=datetime.now(UTC), actor=CLI, ak="otherkey"
     )
     async with api.client(ak=ak, sk=sk) as client:
         reply = await client.request(

@@ -21,6 +21,7 @@ from openisales.cli import cli
 from openisales.clock import SystemClock
 from openisales.errors import StorageError
 from openisales.importing import ImportRequest, Quiet
+from openisales.services.audit import CLI
 from openisales.store.engine import create_engine
 from openisales.store.ids import IdAllocator
 from openisales.store.tables import campaign, data
@@ -415,7 +416,7 @@ async def test_the_import_leaves_its_connection_as_it_found_it(api: Api, tmp_pat
         bad = tmp_path / "bad.csv"
         bad.write_text("called,callData\n2,x\n", encoding="utf-8")
         request = ImportRequest(vdn_id=1, campaign_id=cid, path=good)
-        outcome = await importer.run(engine, ids, request, clock=SystemClock())
+        outcome = await importer.run(engine, ids, request, clock=SystemClock(), actor=CLI)
         assert (outcome.read, outcome.loaded, outcome.committed) == (1, 1, True)
         if engine.dialect.name == "postgresql":
             async with _refusing(api, "x"):
@@ -425,6 +426,7 @@ async def test_the_import_leaves_its_connection_as_it_found_it(api: Api, tmp_pat
                         ids,
                         replace(request, path=bad),
                         clock=SystemClock(),
+                        actor=CLI,
                         reporter=Quiet(),
                     )
         async with engine.connect() as conn:

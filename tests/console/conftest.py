@@ -46,7 +46,9 @@ class Browser:
             self.csrf = found.group(1)
         return response
 
-    async def post(self, path: str, data: dict[str, str] | None = None, **kw: object) -> httpx.Response:
+    async def post(
+        self, path: str, data: dict[str, str] | None = None, **kw: object
+    ) -> httpx.Response:
         body = {"csrf": self.csrf, **(data or {})}
         return await self.http.post(path, data=body, **kw)  # type: ignore[arg-type]
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.console.conftest import PASSWORD, Console
-
-pytestmark = pytest.mark.anyio
 
 
 async def test_login_lands_on_the_first_vdns_campaigns(console: Console) -> None:
@@ -23,7 +19,9 @@ async def test_login_lands_on_the_first_vdns_campaigns(console: Console) -> None
 
 async def test_wrong_password_is_refused(console: Console) -> None:
     browser = console.browser()
-    reply = await browser.http.post("/console/login", data={"username": "sup1", "password": "nope nope nope"})
+    reply = await browser.http.post(
+        "/console/login", data={"username": "sup1", "password": "nope nope nope"}
+    )
     assert reply.status_code == 401
     assert "wrong name or password" in reply.text
     assert not browser.http.cookies

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.console.conftest import Console
 from tests.helpers import add_numbers, make_campaign
-
-pytestmark = pytest.mark.anyio
 
 
 def cell(html: str, campaign_id: int, status: str) -> str:

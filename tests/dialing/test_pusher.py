@@ -20,6 +20,7 @@ from openisales.clock import FixedClock
 from openisales.dialing.pusher import PUSH_IDS_HEADER, Pusher, PushSettings
 from openisales.metrics import Metrics
 from openisales.services import pushes as pushes_service
+from openisales.services.audit import CLI
 from openisales.store import pushes
 from openisales.store.outbox import DELIVERED, FAILED, PENDING
 from openisales.store.tables import push_outbox
@@ -194,15 +195,17 @@ async def test_after_max_pushes_it_is_listed_as_failed_and_resend_delivers_it(ri
     assert await pushes_service.list_pushes(engine, status="pending") == []
     assert await pushes_service.list_pushes(engine, status="failed", vdn_id=2) == []
 
-    assert await pushes_service.resend(engine, now=rig.clock.now(), push_id=pid) == 1
+    assert await pushes_service.resend(engine, now=rig.clock.now(), actor=CLI, push_id=pid) == 1
     (again,) = await pushes_service.list_pushes(engine, status="pending")
     assert (again.push_id, again.attempts, again.last_error) == (pid, 0, None)
     assert await drain(p) == 1
     assert receiver.acknowledged == [pid]  # the same pushId as before
-    assert await pushes_service.resend(engine, now=rig.clock.now(), push_id="999.1") == 0
+    assert await pushes_service.resend(engine, now=rig.clock.now(), actor=CLI, push_id="999.1") == 0
 
-    assert await pushes_service.resend(engine, now=rig.clock.now(), vdn_id=2) == 0
-    assert await pushes_service.resend(engine, now=rig.clock.now()) == 1  # every failed one
+    assert await pushes_service.resend(engine, now=rig.clock.now(), actor=CLI, vdn_id=2) == 0
+    assert (
+        await pushes_service.resend(engine, now=rig.clock.now(), actor=CLI) == 1
+    )  # every failed one
     assert await drain(p) == 1
     assert receiver.acknowledged == [pid, other]
     assert {r.status for r in (await outbox(engine)).values()} == {DELIVERED}

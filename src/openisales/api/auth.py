@@ -70,8 +70,8 @@ async def authenticate(
     *,
     defer_replay: bool = False,
     failure_code: str = "0200006",
-) -> tuple[int, Nonce | None]:
-    """Verify the C2 signature; return the VDN the caller may act for.
+) -> tuple[int, str, Nonce | None]:
+    """Verify the C2 signature; return the VDN the caller may act for and its AK.
 
     Raises :class:`AuthError` (HTTP 401) naming the failed check, or
     :class:`ParamError` for a malformed ``vdnId`` once the signature is good,
@@ -82,7 +82,8 @@ async def authenticate(
     With ``defer_replay`` and a guard that can defer, the replay check is
     returned as a :class:`Nonce` for the handler to record in its own
     transaction (so the request's writes and its single use commit together);
-    otherwise it is done here and None is returned.
+    otherwise it is done here and None is returned. The AK names the caller
+    in the audit log (``Call.actor``).
     """
     headers, repeated = header_values(request.headers.raw)
     doubled = sorted(repeated & signing.SINGLE_HEADERS)
@@ -128,9 +129,9 @@ async def authenticate(
     expires = signing.parse_timestamp(auth.timestamp) + window
     key = replay_key(auth.ak, auth.signature)
     if defer_replay and ctx.replay.deferrable:
-        return vdn_id, Nonce(vdn_id, key, expires, now)
+        return vdn_id, auth.ak, Nonce(vdn_id, key, expires, now)
     with _storage_failures(failure_code):
         first = await ctx.replay.first_use(vdn_id, key, expires, now)
     if not first:
         raise AuthError(REPLAYED)
-    return vdn_id, None
+    return vdn_id, auth.ak, None

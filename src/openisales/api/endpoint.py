@@ -1,6 +1,6 @@
 """Declare an OpenAPI operation once: its route, its checks and its documentation.
 
-A handler receives a :class:`Call` (authenticated VDN, raw body, context) and
+A handler receives a :class:`Call` (authenticated VDN and AK, raw body, context) and
 returns a :class:`Reply`; every :class:`OpenISalesError` it raises becomes
 the envelope with the error's code, a :class:`StorageError` with the
 operation's ``failure_code``. Unexpected exceptions are logged (one line, with
@@ -46,6 +46,7 @@ from openisales.errors import (
     StorageError,
 )
 from openisales.logs import request_context
+from openisales.services.audit import Actor
 from openisales.validation import (
     CONVERSION,
     MAX_DEPTH,
@@ -98,8 +99,14 @@ class Call:
     request: Request
     ctx: AppContext
     vdn_id: int
+    ak: str  # the signature's AK: who the audit log says made a change
     body: bytes
     nonce: Nonce | None = None  # set for operations that record the replay check themselves
+
+    @property
+    def actor(self) -> Actor:
+        """Who makes the request's changes, for the audit log (``ak:<AK>``)."""
+        return Actor("ak", self.ak)
 
     def path_param(self, name: str) -> str:
         return str(self.request.path_params[name])
@@ -163,7 +170,7 @@ class Operation:
         ctx: AppContext = request.app.state.ctx
         try:
             body = await read_body(request, ctx.settings.max_body_bytes)
-            vdn_id, nonce = await authenticate(
+            vdn_id, ak, nonce = await authenticate(
                 ctx,
                 request,
                 body,
@@ -171,7 +178,7 @@ class Operation:
                 defer_replay=self.replay_in_handler,
                 failure_code=self.failure_code,
             )
-            reply = await self.handler(Call(request, ctx, vdn_id, body, nonce))
+            reply = await self.handler(Call(request, ctx, vdn_id, ak, body, nonce))
         except StorageError as exc:
             # Wherever the database failed (the id allocator, say), the
             # operation answers its own storage code: 0200999 for the write-back

@@ -12,6 +12,7 @@ import click
 from openisales.cli.admin import holiday, keys, migrate, vdn
 from openisales.cli.common import CliState, as_path, setting_option
 from openisales.cli.imports import import_calldata
+from openisales.cli.operators import operator
 from openisales.cli.push import push
 from openisales.cli.serve import serve, simulate, worker
 
@@ -32,7 +33,18 @@ def cli(ctx: click.Context, database_url: str | None, data_dir: str | None) -> N
     ctx.obj = CliState(database_url=database_url, data_dir=as_path(data_dir) if data_dir else None)
 
 
-for _command in (migrate, serve, vdn, holiday, keys, worker, simulate, push, import_calldata):
+for _command in (
+    migrate,
+    serve,
+    vdn,
+    holiday,
+    keys,
+    operator,
+    worker,
+    simulate,
+    push,
+    import_calldata,
+):
     cli.add_command(_command)
 
 

@@ -122,11 +122,12 @@ def vdn_add(settings: Settings, vdn_id: int, name: str, time_zone: str) -> None:
     """Add a VDN."""
     from openisales.clock import SystemClock
     from openisales.services import admin
+    from openisales.services.audit import CLI
 
     item = run_job(
         settings,
         lambda e: admin.add_vdn(
-            e, vdn_id=vdn_id, name=name, time_zone=time_zone, now=SystemClock().now()
+            e, vdn_id=vdn_id, name=name, time_zone=time_zone, now=SystemClock().now(), actor=CLI
         ),
     )
     click.echo(f"VDN {item.vdn_id} ({item.name}, {item.time_zone}) added")
@@ -166,12 +167,15 @@ def holiday_add(settings: Settings, vdn_id: int, day: str, name: str) -> None:
     """Add a holiday, or rename the one already on that date."""
     from openisales.clock import SystemClock
     from openisales.services import holidays
+    from openisales.services.audit import CLI
 
     try:
         item = holidays.holiday(day, name)
         run_job(
             settings,
-            lambda e: holidays.add(e, vdn_id=vdn_id, holidays=[item], now=SystemClock().now()),
+            lambda e: holidays.add(
+                e, vdn_id=vdn_id, holidays=[item], now=SystemClock().now(), actor=CLI
+            ),
         )
     except OpenISalesError as exc:
         raise click.ClickException(exc.description) from None
@@ -201,11 +205,18 @@ def holiday_list(settings: Settings, vdn_id: int, year: int | None, as_json: boo
 @pass_settings
 def holiday_delete(settings: Settings, vdn_id: int, day: str) -> None:
     """Delete the holiday on a date."""
+    from openisales.clock import SystemClock
     from openisales.services import holidays
+    from openisales.services.audit import CLI
 
     try:
         date = holidays.parse_date(day, "date")
-        deleted = run_job(settings, lambda e: holidays.delete(e, vdn_id=vdn_id, days=[date]))
+        deleted = run_job(
+            settings,
+            lambda e: holidays.delete(
+                e, vdn_id=vdn_id, days=[date], now=SystemClock().now(), actor=CLI
+            ),
+        )
     except OpenISalesError as exc:
         raise click.ClickException(exc.description) from None
     if not deleted:
@@ -254,6 +265,7 @@ def keys_create(
     """
     from openisales.clock import SystemClock
     from openisales.services import admin
+    from openisales.services.audit import CLI
 
     if sk_stdin and sk is not None:
         raise click.UsageError("give --sk or --sk-stdin, not both")
@@ -270,7 +282,13 @@ def keys_create(
         # a key stored under another master key than the others' could never be read
         await check_vault(settings, vault, engine)
         return await admin.create_key(
-            engine, vault, vdn_ids=list(vdn_ids), ak=ak, sk=sk, now=SystemClock().now()
+            engine,
+            vault,
+            vdn_ids=list(vdn_ids),
+            ak=ak,
+            sk=sk,
+            now=SystemClock().now(),
+            actor=CLI,
         )
 
     made = run_job(settings, create)
@@ -310,8 +328,9 @@ def keys_revoke(settings: Settings, ak: str) -> None:
     """Revoke the key AK (takes effect within OPENISALES_CREDENTIAL_CACHE_S)."""
     from openisales.clock import SystemClock
     from openisales.services import admin
+    from openisales.services.audit import CLI
 
-    run_job(settings, lambda e: admin.revoke_key(e, ak=ak, now=SystemClock().now()))
+    run_job(settings, lambda e: admin.revoke_key(e, ak=ak, now=SystemClock().now(), actor=CLI))
     click.echo(f"AK {ak} revoked")
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
-from openisales.console.app import create
 from openisales.api.context import AppContext
 from openisales.api.limits import ASGIApp, BodyTimeouts
 from openisales.config import Settings
+from openisales.console.app import create
 from openisales.dialing.wiring import running
 from openisales.logs import configure
 from openisales.metrics import listening

@@ -63,6 +63,7 @@ def import_calldata(
 
     from openisales import importing
     from openisales.clock import SystemClock
+    from openisales.services.audit import CLI
     from openisales.store.ids import IdAllocator
 
     request = importing.ImportRequest(
@@ -87,7 +88,7 @@ def import_calldata(
             outcome = run_job(
                 settings,
                 lambda e: importing.run(
-                    e, IdAllocator(e), request, clock=SystemClock(), reporter=reporter
+                    e, IdAllocator(e), request, clock=SystemClock(), actor=CLI, reporter=reporter
                 ),
             )
         except importing.ImportFileError as exc:

@@ -83,13 +83,16 @@ def push_resend(
     """Queue pushes again, now, with their pushIds unchanged (receivers de-duplicate)."""
     from openisales.clock import SystemClock
     from openisales.services import pushes as pusher
+    from openisales.services.audit import CLI
 
     if (push_id is None) == (not all_failed):
         raise click.UsageError("give exactly one of --push-id and --all-failed")
     try:
         count = run_job(
             settings,
-            lambda e: pusher.resend(e, now=SystemClock().now(), vdn_id=vdn_id, push_id=push_id),
+            lambda e: pusher.resend(
+                e, now=SystemClock().now(), actor=CLI, vdn_id=vdn_id, push_id=push_id
+            ),
         )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None

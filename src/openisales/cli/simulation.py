@@ -37,6 +37,7 @@ from openisales.dialing.gateways.base import Gateway
 from openisales.dialing.gateways.recording import Recording
 from openisales.dialing.wiring import build_dispatcher
 from openisales.services import admin
+from openisales.services.audit import CLI
 from openisales.store import schema
 from openisales.store.credentials import get_vdn
 from openisales.store.tables import data, data_result
@@ -139,13 +140,14 @@ async def _run(
         known = await get_vdn(conn, vdn_id)
     if known is None:
         await admin.add_vdn(
-            engine, vdn_id=vdn_id, name="simulation", time_zone="UTC", now=clock.now()
+            engine, vdn_id=vdn_id, name="simulation", time_zone="UTC", now=clock.now(), actor=CLI
         )
     ak, sk = await admin.create_key(
         engine,
         Vault(master_key(settings)),
         vdn_ids=[vdn_id],
         now=clock.now(),
+        actor=CLI,
         ak=f"sim{secrets.token_hex(6)}",
     )
     app = create_app(settings, context=ctx)

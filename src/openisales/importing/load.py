@@ -22,6 +22,10 @@ adds to the campaign are not held up while the file loads.
 
 Ids are reserved before the transaction (``store.ids``), in one block as large
 as the file's row count can be (its line count); unused ids are simply skipped.
+
+An import that loads rows appends ONE audit entry (``services.audit``,
+``calldata.import``: the counts and the file's name) in the import's one
+transaction, just before it commits, so the entry exists exactly when the rows do.
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ from openisales.importing.pgcopy import copy_rows
 from openisales.importing.progress import Quiet, Reporter
 from openisales.importing.sources import ImportFileError, Source, open_source
 from openisales.importing.stream import Outcome, RowStream
-from openisales.services import blocklist, calldata as calldata_service
+from openisales.services import audit, blocklist, calldata as calldata_service
+from openisales.services.audit import Actor
 from openisales.store import blocklist as blocklist_store, calldata as store
 from openisales.store.ids import IdAllocator
 from openisales.store.sql import reading, transaction
@@ -74,6 +79,7 @@ async def run(
     request: ImportRequest,
     *,
     clock: Clock,
+    actor: Actor,
     reporter: Reporter | None = None,
 ) -> Outcome:
     """Import ``request.path`` into the campaign; see the module docstring.
@@ -98,7 +104,9 @@ async def run(
             if request.check_only:
                 _check_only(source, parser, reporter, outcome, request, unfinished)
             else:
-                await _import(engine, ids, request, source, parser, reporter, outcome, now, clock)
+                await _import(
+                    engine, ids, request, source, parser, reporter, outcome, now, clock, actor
+                )
         except (NotFound, Conflict) as exc:
             outcome.refusal = exc
             outcome.loaded = 0
@@ -119,6 +127,7 @@ async def _import(
     outcome: Outcome,
     now: datetime,
     clock: Clock,
+    actor: Actor,
 ) -> None:
     reporter.phase("reserving ids")
     bound = source.row_bound()
@@ -134,7 +143,7 @@ async def _import(
     )
     reporter.phase("importing")
     reporter.start(source.total, source.unit)
-    await _load(engine, request, stream, outcome, reporter, now, clock)
+    await _load(engine, request, stream, outcome, reporter, now, clock, actor)
 
 
 async def _blocked(engine: AsyncEngine, vdn_id: int, now: datetime) -> frozenset[str]:
@@ -217,6 +226,7 @@ async def _load(
     reporter: Reporter,
     now: datetime,
     clock: Clock,
+    actor: Actor,
 ) -> None:
     postgres = engine.dialect.name == "postgresql"
     try:
@@ -236,10 +246,27 @@ async def _load(
             reporter.phase("committing")
             # Under the campaign's lock until commit: still open, and still within the limit
             # counting what was added meanwhile (our rows are visible to our transaction).
-            await _check_campaign(conn, request, clock.now(), lock=True)
+            committed_at = clock.now()
+            await _check_campaign(conn, request, committed_at, lock=True)
             total = await store.count_unfinished(conn, request.vdn_id, request.campaign_id)
             if total > request.max_unfinished:
                 raise _over_limit(request, total)
+            if loaded:  # one entry per import, in its transaction (never one per row)
+                await audit.record(
+                    conn,
+                    actor,
+                    "calldata.import",
+                    vdn_id=request.vdn_id,
+                    target=f"campaign {request.campaign_id}",
+                    now=committed_at,
+                    after={
+                        "file": request.path.name,
+                        "rows": outcome.read,
+                        "loaded": loaded,
+                        "refused": outcome.refused,
+                        "version": request.version,
+                    },
+                )
     except _RollBack:
         return
     outcome.loaded = loaded

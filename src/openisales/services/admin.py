@@ -1,4 +1,9 @@
-"""Operator use cases behind the CLI: VDNs and API credentials."""
+"""Operator use cases behind the CLI: VDNs and API credentials.
+
+Each change appends an audit entry (``services.audit``) in its own
+transaction: ``vdn.add`` (target ``vdn N``), ``key.create`` and ``key.revoke``
+(target ``key AK``). A key's entry holds its AK and VDNs, never its SK.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openisales.auth.vault import Vault, VaultError
+from openisales.services import audit
+from openisales.services.audit import Actor
 from openisales.store import credentials as store
 from openisales.store.credentials import KeyInfo, Vdn
 from openisales.store.sql import DuplicateError, reading, transaction
@@ -30,7 +37,7 @@ def check_time_zone(name: str) -> str:
 
 
 async def add_vdn(
-    engine: AsyncEngine, *, vdn_id: int, name: str, time_zone: str, now: datetime
+    engine: AsyncEngine, *, vdn_id: int, name: str, time_zone: str, now: datetime, actor: Actor
 ) -> Vdn:
     if not 1 <= vdn_id <= 9999:
         raise AdminError("a VDN id is an integer between 1 and 9999")
@@ -40,6 +47,15 @@ async def add_vdn(
     try:
         async with transaction(engine) as conn:
             await store.add_vdn(conn, item)
+            await audit.record(
+                conn,
+                actor,
+                "vdn.add",
+                vdn_id=vdn_id,
+                target=f"vdn {vdn_id}",
+                now=now,
+                after={"vdnId": vdn_id, "name": name, "timeZone": item.time_zone},
+            )
     except DuplicateError as exc:
         raise AdminError(f"VDN {vdn_id} already exists") from exc
     return item
@@ -56,6 +72,7 @@ async def create_key(
     *,
     vdn_ids: list[int],
     now: datetime,
+    actor: Actor,
     ak: str | None = None,
     sk: str | None = None,
 ) -> tuple[str, str]:
@@ -68,14 +85,22 @@ async def create_key(
         raise AdminError("an AK has 4 to 64 characters from A-Z a-z 0-9 _ . -")
     if len(sk) < 16:
         raise AdminError("an SK needs at least 16 characters")
+    vdns = sorted(set(vdn_ids))
     async with transaction(engine) as conn:
-        for vdn_id in sorted(set(vdn_ids)):
+        for vdn_id in vdns:
             if await store.get_vdn(conn, vdn_id) is None:
                 raise AdminError(f"VDN {vdn_id} does not exist (add it with `openisales vdn add`)")
         if await store.ak_exists(conn, ak):
             raise AdminError(f"AK {ak} already exists")
-        await store.add_key(
-            conn, ak=ak, sk_encrypted=vault.encrypt(sk), vdn_ids=sorted(set(vdn_ids)), now=now
+        await store.add_key(conn, ak=ak, sk_encrypted=vault.encrypt(sk), vdn_ids=vdns, now=now)
+        await audit.record(
+            conn,
+            actor,
+            "key.create",
+            vdn_id=_one(vdns),
+            target=f"key {ak}",
+            now=now,
+            after={"ak": ak, "vdnIds": vdns},  # never the SK
         )
     return ak, sk
 
@@ -102,7 +127,23 @@ async def master_key_opens_stored_keys(engine: AsyncEngine, vault: Vault) -> boo
     return True
 
 
-async def revoke_key(engine: AsyncEngine, *, ak: str, now: datetime) -> None:
+def _one(vdn_ids: list[int]) -> int | None:
+    """The VDN an entry about a key belongs to: its only VDN, else none (its entry lists them)."""
+    return vdn_ids[0] if len(vdn_ids) == 1 else None
+
+
+async def revoke_key(engine: AsyncEngine, *, ak: str, now: datetime, actor: Actor) -> None:
     async with transaction(engine) as conn:
+        vdns = await store.key_vdns(conn, ak)
         if not await store.revoke_key(conn, ak, now):
             raise AdminError(f"AK {ak} does not exist or is already revoked")
+        await audit.record(
+            conn,
+            actor,
+            "key.revoke",
+            vdn_id=_one(vdns),
+            target=f"key {ak}",
+            now=now,
+            before={"ak": ak, "vdnIds": vdns, "revoked": False},
+            after={"ak": ak, "vdnIds": vdns, "revoked": True},
+        )

@@ -5,10 +5,15 @@ same transaction, which the dispatcher (or the agent's preview pull) dials
 like any other. Progress is derived from that record when listed
 (``domain.appointment.progress``); only a manual appointment's result, which
 its agent reports, is written to the appointment.
+
+Each change appends an audit entry (``services.audit``) in its own
+transaction: ``appointment.create``, ``appointment.modify`` and
+``appointment.result``, on the target ``appointment N``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +25,8 @@ from openisales.domain.appointment import AppointStatus, Change, NewAppointment,
 from openisales.domain.calldata import NewRecord, Number
 from openisales.domain.campaign import effective_status
 from openisales.errors import Conflict
-from openisales.services import blocklist, calldata as calldata_service
+from openisales.services import audit, blocklist, calldata as calldata_service
+from openisales.services.audit import Actor
 from openisales.store import appointments as store, calldata
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import reading, transaction
@@ -34,6 +40,7 @@ async def create(
     new: NewAppointment,
     max_unfinished: int,
     now: datetime,
+    actor: Actor,
 ) -> int:
     """Store the appointment and the record that dials it; returns the appointId.
 
@@ -75,10 +82,51 @@ async def create(
             conn, vdn_id, data_id, due=new.due, reserved_work_no=new.reserved_for, now=now
         )
         await store.insert(conn, vdn_id, appoint_id, data_id, new, now)
+        await audit.record(
+            conn,
+            actor,
+            "appointment.create",
+            vdn_id=vdn_id,
+            target=_target(appoint_id),
+            now=now,
+            after={
+                "campaignId": new.campaign_id,
+                "callType": new.call_type,
+                "calledNo": new.called_no,
+                "appointTime": new.appoint_time,
+                "workNo": new.work_no,
+                "userAccount": new.user_account,
+                "remark": new.remark,
+                "dataId": data_id,
+            },
+        )
     return appoint_id
 
 
-async def update(engine: AsyncEngine, *, vdn_id: int, change: Change, now: datetime) -> None:
+def _target(appoint_id: int) -> str:
+    return f"appointment {appoint_id}"
+
+
+_MOVABLE = ("appoint_time", "work_no", "user_account", "remark")
+
+
+def _camel(values: dict[str, Any]) -> dict[str, Any]:
+    """Column names as the API spells them (``appoint_time`` -> ``appointTime``)."""
+    out = {}
+    for name, value in values.items():
+        head, *rest = name.split("_")
+        out[head + "".join(part.title() for part in rest)] = value
+    return out
+
+
+def _fields(row: sa.Row[Any], names: Iterable[str]) -> dict[str, Any]:
+    """The appointment row's ``names``, as the audit log keeps them."""
+    return _camel({name: getattr(row, name) for name in names})
+
+
+async def update(
+    engine: AsyncEngine, *, vdn_id: int, change: Change, now: datetime, actor: Actor
+) -> None:
     """Move a manual appointment (time, agent, remark) while its record still waits."""
     if change.appoint_id is None:
         raise rules.not_found(change.appoint_id)
@@ -106,9 +154,21 @@ async def update(engine: AsyncEngine, *, vdn_id: int, change: Change, now: datet
         await store.schedule_record(
             conn, vdn_id, row.data_id, due=due, reserved_work_no=work_no, now=now
         )
+        await audit.record(
+            conn,
+            actor,
+            "appointment.modify",
+            vdn_id=vdn_id,
+            target=_target(row.appoint_id),
+            now=now,
+            before=_fields(row, _MOVABLE),
+            after=_fields(row, _MOVABLE) | _camel(values),
+        )
 
 
-async def record_result(engine: AsyncEngine, *, vdn_id: int, result: Result, now: datetime) -> None:
+async def record_result(
+    engine: AsyncEngine, *, vdn_id: int, result: Result, now: datetime, actor: Actor
+) -> None:
     """A manual appointment's outcome, reported by its agent: the appointment is done.
 
     A record that still waits to be dialled is completed (reason
@@ -138,6 +198,16 @@ async def record_result(engine: AsyncEngine, *, vdn_id: int, result: Result, now
         await store.update(conn, vdn_id, row.appoint_id, values, now)
         if row.data_id is not None:
             await store.complete_waiting_record(conn, vdn_id, row.data_id, now)
+        await audit.record(
+            conn,
+            actor,
+            "appointment.result",
+            vdn_id=vdn_id,
+            target=_target(row.appoint_id),
+            now=now,
+            before=_fields(row, values),
+            after=_camel(values),
+        )
 
 
 async def search(

@@ -1,4 +1,7 @@
-"""Add and query business-result definitions (``addBusinessResult``, ``queryBusinessResults``)."""
+"""Add and query business-result definitions (``addBusinessResult``, ``queryBusinessResults``).
+
+An add appends an audit entry (``services.audit``, ``busi_result.add``) in its transaction.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openisales.domain.business_result import NewDefinition, ResultDef
 from openisales.errors import Conflict
+from openisales.services import audit
+from openisales.services.audit import Actor
 from openisales.store import busi_results
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import DuplicateError, reading, transaction
@@ -17,7 +22,13 @@ GENERATED_CODE_BASE = 1_000_000_000
 
 
 async def add(
-    engine: AsyncEngine, ids: IdAllocator, *, vdn_id: int, definition: NewDefinition, now: datetime
+    engine: AsyncEngine,
+    ids: IdAllocator,
+    *,
+    vdn_id: int,
+    definition: NewDefinition,
+    now: datetime,
+    actor: Actor,
 ) -> ResultDef:
     """Store a parent result with its children.
 
@@ -48,9 +59,22 @@ async def add(
     try:
         async with transaction(engine) as conn:
             await busi_results.insert(conn, vdn_id, rows, now)
+            await audit.record(
+                conn,
+                actor,
+                "busi_result.add",
+                vdn_id=vdn_id,
+                target=f"business result {parent.code}",
+                now=now,
+                after=_wire(parent) | {"children": [_wire(child) for child in rows[1:]]},
+            )
     except DuplicateError as exc:
         raise Conflict(f"code: business result {parent.code!r} already exists") from exc
     return parent
+
+
+def _wire(item: ResultDef) -> dict[str, Any]:
+    return {"code": item.code, "name": item.name, "description": item.description}
 
 
 async def query(

@@ -1,4 +1,8 @@
-"""Add and query outbound call data (spec 2.3)."""
+"""Add and query outbound call data (spec 2.3).
+
+An add appends ONE audit entry (``services.audit``, ``calldata.add``) in its
+transaction, whatever its number of records (up to 20 a call).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from openisales.domain.calldata import NewRecord, check_interval
 from openisales.domain.campaign import EXPIRED, effective_status
 from openisales.errors import Conflict, NotFound
-from openisales.services import blocklist
+from openisales.services import audit, blocklist
+from openisales.services.audit import Actor
 from openisales.store import calldata as store, records
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import reading, transaction
@@ -52,6 +57,7 @@ async def add(
     max_unfinished: int,
     min_interval_s: float,
     now: datetime,
+    actor: Actor,
 ) -> tuple[int, list[dict[str, str]]]:
     """Store ``records`` in the campaign; returns ``(totalSize, dataIdList)``.
 
@@ -87,6 +93,19 @@ async def add(
             conn, vdn_id, campaign_id, list(zip(data_ids, records, strict=True)), now
         )
         await store.mark_added(conn, vdn_id, campaign_id, now)
+        await audit.record(
+            conn,
+            actor,
+            "calldata.add",
+            vdn_id=vdn_id,
+            target=f"campaign {campaign_id}",
+            now=now,
+            after={
+                "records": len(records),
+                "dataIds": [str(d) for d in data_ids],
+                "batchId": records[0].batch_id if records else None,
+            },
+        )
     listed = [
         {"called": r.numbers[0].called_no, "dataId": str(d)}
         for d, r in zip(data_ids, records, strict=True)

@@ -5,6 +5,11 @@ Every function is scoped by ``vdn_id``: another VDN's campaign does not exist
 :class:`OpenISalesError` subclasses carrying the documented result code; a
 database failure is :class:`StorageError` (``0200006``). A failed call
 changes nothing.
+
+Every change appends an audit entry (``services.audit``) in its own
+transaction: ``campaign.create``, ``campaign.modify``, ``campaign.delete``,
+``campaign.pause``, ``campaign.resume`` and ``campaign.retry_policy``, on the
+target ``campaign N``, with the campaign as stored before and after.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from openisales.domain.dialing import first_caller
 from openisales.domain.retry_policy import RetryPolicy
 from openisales.domain.schedule import format_time
 from openisales.errors import Conflict, NotFound
+from openisales.services import audit
+from openisales.services.audit import Actor
 from openisales.store import busi_results, campaigns as store
 from openisales.store.ids import IdAllocator
 from openisales.store.sql import DuplicateError, reading, transaction
@@ -42,6 +49,20 @@ async def _existing(
     return found
 
 
+def _target(campaign_id: int) -> str:
+    return f"campaign {campaign_id}"
+
+
+def _snapshot(campaign: Campaign, now: datetime) -> dict[str, Any]:
+    """The campaign as the audit log keeps it: its detail and its retry policy."""
+    return to_wire(campaign, now) | {"retryPolicy": _policy_wire(campaign)}
+
+
+async def _stored(conn: AsyncConnection, vdn_id: int, campaign_id: int, now: datetime) -> Any:
+    """:func:`_snapshot` of the campaign as this transaction sees it now."""
+    return _snapshot(await _existing(conn, vdn_id, campaign_id), now)
+
+
 async def _check_busi(conn: AsyncConnection, vdn_id: int, policy: RetryPolicy | None) -> None:
     if policy is not None and policy.busi:
         codes = {rule.code for rule in policy.busi}
@@ -49,7 +70,13 @@ async def _check_busi(conn: AsyncConnection, vdn_id: int, policy: RetryPolicy | 
 
 
 async def create(
-    engine: AsyncEngine, ids: IdAllocator, *, vdn_id: int, draft: Draft, now: datetime
+    engine: AsyncEngine,
+    ids: IdAllocator,
+    *,
+    vdn_id: int,
+    draft: Draft,
+    now: datetime,
+    actor: Actor,
 ) -> int:
     """Store a new campaign and return its id (1, 2, 3… per VDN; gaps after failures).
 
@@ -66,13 +93,28 @@ async def create(
             await _check_busi(conn, vdn_id, draft.retry)
             status = rules.initial_status(draft.init_status)
             await store.insert(conn, vdn_id, campaign_id, status, draft, now)
+            await audit.record(
+                conn,
+                actor,
+                "campaign.create",
+                vdn_id=vdn_id,
+                target=_target(campaign_id),
+                now=now,
+                after=await _stored(conn, vdn_id, campaign_id, now),
+            )
     except DuplicateError as exc:
         raise _duplicate(draft.name) from exc
     return campaign_id
 
 
 async def modify(
-    engine: AsyncEngine, *, vdn_id: int, campaign_id: int, draft: Draft, now: datetime
+    engine: AsyncEngine,
+    *,
+    vdn_id: int,
+    campaign_id: int,
+    draft: Draft,
+    now: datetime,
+    actor: Actor,
 ) -> None:
     """Replace a campaign's fields, keeping its status.
 
@@ -86,11 +128,23 @@ async def modify(
             rules.check_modification(current, draft, now)
             await _check_busi(conn, vdn_id, draft.retry)
             await store.update(conn, vdn_id, campaign_id, draft, now)
+            await audit.record(
+                conn,
+                actor,
+                "campaign.modify",
+                vdn_id=vdn_id,
+                target=_target(campaign_id),
+                now=now,
+                before=_snapshot(current, now),
+                after=await _stored(conn, vdn_id, campaign_id, now),
+            )
     except DuplicateError as exc:
         raise _duplicate(draft.name) from exc
 
 
-async def delete(engine: AsyncEngine, *, vdn_id: int, campaign_id: int, now: datetime) -> None:
+async def delete(
+    engine: AsyncEngine, *, vdn_id: int, campaign_id: int, now: datetime, actor: Actor
+) -> None:
     """Delete a campaign that is not running, with its call data (history stays).
 
     Raises ``0200007`` (no such campaign), ``0200011`` (status 2, running).
@@ -99,6 +153,15 @@ async def delete(engine: AsyncEngine, *, vdn_id: int, campaign_id: int, now: dat
         current = await _existing(conn, vdn_id, campaign_id, for_update=True)
         rules.check_deletable(current, now)
         await store.delete(conn, vdn_id, campaign_id)
+        await audit.record(
+            conn,
+            actor,
+            "campaign.delete",
+            vdn_id=vdn_id,
+            target=_target(campaign_id),
+            now=now,
+            before=_snapshot(current, now),
+        )
 
 
 async def _transition(
@@ -107,20 +170,37 @@ async def _transition(
     campaign_id: int,
     now: datetime,
     step: Callable[[Campaign, datetime], int],
+    actor: Actor,
+    action: str,
 ) -> None:
     async with transaction(engine) as conn:
         current = await _existing(conn, vdn_id, campaign_id, for_update=True)
-        await store.set_status(conn, vdn_id, campaign_id, step(current, now), now)
+        status = step(current, now)
+        await store.set_status(conn, vdn_id, campaign_id, status, now)
+        await audit.record(
+            conn,
+            actor,
+            action,
+            vdn_id=vdn_id,
+            target=_target(campaign_id),
+            now=now,
+            before={"status": current.status},
+            after={"status": status},
+        )
 
 
-async def pause(engine: AsyncEngine, *, vdn_id: int, campaign_id: int, now: datetime) -> None:
+async def pause(
+    engine: AsyncEngine, *, vdn_id: int, campaign_id: int, now: datetime, actor: Actor
+) -> None:
     """Running (2) -> paused (3). Raises ``0200007``, or ``0200011`` in any other status."""
-    await _transition(engine, vdn_id, campaign_id, now, rules.pause)
+    await _transition(engine, vdn_id, campaign_id, now, rules.pause, actor, "campaign.pause")
 
 
-async def resume(engine: AsyncEngine, *, vdn_id: int, campaign_id: int, now: datetime) -> None:
+async def resume(
+    engine: AsyncEngine, *, vdn_id: int, campaign_id: int, now: datetime, actor: Actor
+) -> None:
     """Paused (3) -> running (2). Raises ``0200007``, or ``0200011`` in any other status."""
-    await _transition(engine, vdn_id, campaign_id, now, rules.resume)
+    await _transition(engine, vdn_id, campaign_id, now, rules.resume, actor, "campaign.resume")
 
 
 def to_wire(c: Campaign, now: datetime) -> dict[str, Any]:
@@ -177,19 +257,39 @@ async def search(
 
 
 async def set_retry_policy(
-    engine: AsyncEngine, *, vdn_id: int, campaign_id: int, policy: RetryPolicy, now: datetime
+    engine: AsyncEngine,
+    *,
+    vdn_id: int,
+    campaign_id: int,
+    policy: RetryPolicy,
+    now: datetime,
+    actor: Actor,
 ) -> None:
     """Replace the campaign's retry policy. Raises ``0200007``, ``0200001`` (busiPolicy)."""
     async with transaction(engine) as conn:
-        await _existing(conn, vdn_id, campaign_id, for_update=True)
+        current = await _existing(conn, vdn_id, campaign_id, for_update=True)
         await _check_busi(conn, vdn_id, policy)
         await store.set_retry_policy(conn, vdn_id, campaign_id, policy, now)
+        await audit.record(
+            conn,
+            actor,
+            "campaign.retry_policy",
+            vdn_id=vdn_id,
+            target=_target(campaign_id),
+            now=now,
+            before=_policy_wire(current),
+            after=_policy_wire(await _existing(conn, vdn_id, campaign_id)),
+        )
 
 
 async def retry_policy(engine: AsyncEngine, *, vdn_id: int, campaign_id: int) -> dict[str, Any]:
     """The policy as Huawei's query returns it (busiPolicy as a JSON string). Raises ``0200007``."""
     async with reading(engine) as conn:
-        policy = (await _existing(conn, vdn_id, campaign_id)).policy
+        return _policy_wire(await _existing(conn, vdn_id, campaign_id))
+
+
+def _policy_wire(campaign: Campaign) -> dict[str, Any]:
+    campaign_id, policy = campaign.campaign_id, campaign.policy
     if policy is None:
         return {
             "retryPolicyId": campaign_id,

@@ -1,14 +1,21 @@
-"""Read and set a campaign's dialing settings (gateway, configuration, concurrency cap)."""
+"""Read and set a campaign's dialing settings (gateway, configuration, concurrency cap).
+
+Setting them appends an audit entry (``services.audit``, ``campaign.dialing``)
+in the same transaction, with the settings before and after.
+"""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.errors import NotFound
+from openisales.services import audit
+from openisales.services.audit import Actor
 from openisales.store.sql import reading, transaction
 from openisales.store.tables import campaign
 
@@ -17,11 +24,34 @@ def _missing(campaign_id: int) -> NotFound:
     return NotFound(f"campaignId: campaign {campaign_id} does not exist")
 
 
+async def _read(
+    conn: AsyncConnection, vdn_id: int, campaign_id: int, *, for_update: bool = False
+) -> dict[str, Any]:
+    stmt = sa.select(
+        campaign.c.gateway, campaign.c.gateway_config, campaign.c.max_concurrency
+    ).where(campaign.c.vdn_id == vdn_id, campaign.c.campaign_id == campaign_id)
+    row = (await conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+    if row is None:
+        raise _missing(campaign_id)
+    return {
+        "gateway": row.gateway or "",
+        "gatewayConfig": json.loads(row.gateway_config) if row.gateway_config else {},
+        "maxConcurrency": row.max_concurrency,
+    }
+
+
 async def set_dialing(
-    engine: AsyncEngine, *, vdn_id: int, campaign_id: int, settings: dict[str, Any]
+    engine: AsyncEngine,
+    *,
+    vdn_id: int,
+    campaign_id: int,
+    settings: dict[str, Any],
+    now: datetime,
+    actor: Actor,
 ) -> None:
     async with transaction(engine) as conn:
-        result = await conn.execute(
+        before = await _read(conn, vdn_id, campaign_id, for_update=True)
+        await conn.execute(
             sa.update(campaign)
             .where(campaign.c.vdn_id == vdn_id, campaign.c.campaign_id == campaign_id)
             .values(
@@ -30,23 +60,18 @@ async def set_dialing(
                 max_concurrency=settings["max_concurrency"],
             )
         )
-        if result.rowcount == 0:
-            raise _missing(campaign_id)
+        await audit.record(
+            conn,
+            actor,
+            "campaign.dialing",
+            vdn_id=vdn_id,
+            target=f"campaign {campaign_id}",
+            now=now,
+            before=before,
+            after=await _read(conn, vdn_id, campaign_id),
+        )
 
 
 async def get_dialing(engine: AsyncEngine, *, vdn_id: int, campaign_id: int) -> dict[str, Any]:
     async with reading(engine) as conn:
-        row = (
-            await conn.execute(
-                sa.select(
-                    campaign.c.gateway, campaign.c.gateway_config, campaign.c.max_concurrency
-                ).where(campaign.c.vdn_id == vdn_id, campaign.c.campaign_id == campaign_id)
-            )
-        ).first()
-    if row is None:
-        raise _missing(campaign_id)
-    return {
-        "gateway": row.gateway or "",
-        "gatewayConfig": json.loads(row.gateway_config) if row.gateway_config else {},
-        "maxConcurrency": row.max_concurrency,
-    }
+        return await _read(conn, vdn_id, campaign_id)

@@ -5,6 +5,10 @@ characters. Adding a date that is already listed replaces its name (adding is
 idempotent); deleting a date that is not listed is not an error. Which days
 are holidays decides which ``scheduleParam`` slots apply
 (:mod:`openisales.domain.window`). See ``docs/schedule.md``.
+
+Adds and deletes append one audit entry (``services.audit``, ``holiday.add``
+and ``holiday.delete``) in their transaction; a delete that removed nothing
+changed nothing and is not audited.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.errors import NotFound, ParamError
+from openisales.services import audit
+from openisales.services.audit import Actor
 from openisales.store import credentials, holidays as store
 from openisales.store.holidays import Holiday
 from openisales.store.sql import reading, transaction
@@ -113,8 +119,27 @@ async def _check_vdn(conn: AsyncConnection, vdn_id: int) -> str:
     return vdn.time_zone
 
 
+def _target(days: Collection[date]) -> str:
+    """``holiday D``, ``holidays D1, D2, D3``, or ``holidays FIRST .. LAST (N)`` for more."""
+    listed = sorted(days)
+    if len(listed) == 1:
+        return f"holiday {listed[0]}"
+    if len(listed) <= 3:
+        return "holidays " + ", ".join(d.isoformat() for d in listed)
+    return f"holidays {listed[0]} .. {listed[-1]} ({len(listed)})"
+
+
+def _snapshot(holidays: Collection[Holiday]) -> list[dict[str, str]]:
+    return [{"date": h.day.isoformat(), "name": h.name} for h in sorted(holidays)]
+
+
 async def add(
-    engine: AsyncEngine, *, vdn_id: int, holidays: Collection[Holiday], now: datetime
+    engine: AsyncEngine,
+    *,
+    vdn_id: int,
+    holidays: Collection[Holiday],
+    now: datetime,
+    actor: Actor,
 ) -> list[Holiday]:
     """List each holiday (dates distinct), replacing the name of a date already listed.
 
@@ -123,7 +148,20 @@ async def add(
     """
     async with transaction(engine) as conn:
         await _check_vdn(conn, vdn_id)
+        days = {h.day for h in holidays}
+        before = await store.select_days(conn, vdn_id, days)
         await store.upsert(conn, vdn_id, holidays, now)
+        if holidays:
+            await audit.record(
+                conn,
+                actor,
+                "holiday.add",
+                vdn_id=vdn_id,
+                target=_target(days),
+                now=now,
+                before=_snapshot(before) or None,
+                after=_snapshot(holidays),
+            )
     return sorted(holidays)
 
 
@@ -134,11 +172,24 @@ async def query(engine: AsyncEngine, *, vdn_id: int, year: int | None = None) ->
         return await store.select(conn, vdn_id, year)
 
 
-async def delete(engine: AsyncEngine, *, vdn_id: int, days: Collection[date]) -> list[Holiday]:
+async def delete(
+    engine: AsyncEngine, *, vdn_id: int, days: Collection[date], now: datetime, actor: Actor
+) -> list[Holiday]:
     """Remove the listed dates; returns the holidays that were listed, in date order."""
     async with transaction(engine) as conn:
         await _check_vdn(conn, vdn_id)
-        return await store.delete(conn, vdn_id, days)
+        deleted = await store.delete(conn, vdn_id, days)
+        if deleted:
+            await audit.record(
+                conn,
+                actor,
+                "holiday.delete",
+                vdn_id=vdn_id,
+                target=_target([h.day for h in deleted]),
+                now=now,
+                before=_snapshot(deleted),
+            )
+        return deleted
 
 
 @dataclass(frozen=True)

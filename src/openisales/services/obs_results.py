@@ -4,6 +4,10 @@
 No cache: the lookup is one indexed read on the unique ``(vdn_id, fail_code)``
 key, made on the caller's connection, so a committed create or delete is seen by
 the very next attempt in every process.
+
+Creates and deletes append an audit entry (``services.audit``,
+``obs_result.create`` and ``obs_result.delete``, target ``display result N``)
+in their transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from openisales.domain import failcodes
 from openisales.domain.obs_result import NewObsResult, ObsMap, ObsResult, to_wire
 from openisales.errors import Conflict, ParamError
+from openisales.services import audit
+from openisales.services.audit import Actor
 from openisales.store import obs_results as store
 from openisales.store.ids import IdAllocator, compose
 from openisales.store.sql import DuplicateError, reading, transaction
@@ -36,7 +42,13 @@ async def _refuse_conflicts(conn: AsyncConnection, vdn_id: int, new: NewObsResul
 
 
 async def create(
-    engine: AsyncEngine, ids: IdAllocator, *, vdn_id: int, new: NewObsResult, now: datetime
+    engine: AsyncEngine,
+    ids: IdAllocator,
+    *,
+    vdn_id: int,
+    new: NewObsResult,
+    now: datetime,
+    actor: Actor,
 ) -> int:
     """Store a display result with its failure codes, all or nothing; returns its defId.
 
@@ -59,6 +71,15 @@ async def create(
         async with transaction(engine) as conn:
             await _refuse_conflicts(conn, vdn_id, new)
             await store.insert(conn, vdn_id, result, now)
+            await audit.record(
+                conn,
+                actor,
+                "obs_result.create",
+                vdn_id=vdn_id,
+                target=f"display result {def_id}",
+                now=now,
+                after=to_wire(result, vdn_id),
+            )
     except DuplicateError as exc:  # a concurrent create won between check and insert
         async with reading(engine) as conn:
             await _refuse_conflicts(conn, vdn_id, new)
@@ -77,15 +98,27 @@ async def query(
     return total, [to_wire(r, vdn_id) for r in results]
 
 
-async def delete(engine: AsyncEngine, *, vdn_id: int, def_id: int) -> None:
+async def delete(
+    engine: AsyncEngine, *, vdn_id: int, def_id: int, now: datetime, actor: Actor
+) -> None:
     """Remove a display result and its failure-code maps.
 
     Raises :class:`ParamError` (``0200001``, field ``defId``) when the VDN has
     no display result ``def_id`` (also when another VDN has it).
     """
     async with transaction(engine) as conn:
-        if not await store.delete(conn, vdn_id, def_id):
+        found = await store.get(conn, vdn_id, def_id)
+        if found is None or not await store.delete(conn, vdn_id, def_id):
             raise ParamError(NOT_FOUND, "defId", f"display result {def_id} does not exist")
+        await audit.record(
+            conn,
+            actor,
+            "obs_result.delete",
+            vdn_id=vdn_id,
+            target=f"display result {def_id}",
+            now=now,
+            before=to_wire(found, vdn_id),
+        )
 
 
 async def mapping(conn: AsyncConnection, vdn_id: int) -> dict[str, str]:

@@ -4,18 +4,21 @@ Every change to an account is audited (``services.audit``). Disabling an
 operator or changing its password ends its sessions in the same transaction.
 A login is refused with the same answer for an unknown name, a wrong password
 and a disabled account; past the throttle's limits (per account and per
-address) it is refused without checking the password.
+address) it is refused without checking the password. The KDF (tenths of a
+second of CPU) runs in a worker thread, so a login does not hold up the event
+loop serving the other requests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.auth import passwords
 from openisales.domain.operator import (
@@ -55,10 +58,17 @@ def _check(name: str, role: Role, vdns: Iterable[int]) -> None:
         raise ParamError(BAD_VALUE, "vdn", f"a {role.value} needs at least one VDN")
 
 
-def _password(password: str, name: str) -> str:
+async def _check_vdns(conn: AsyncConnection, vdns: Iterable[int]) -> None:
+    """``0200007`` naming the first VDN that does not exist (read in the change's transaction)."""
+    missing = await store.unknown_vdns(conn, vdns)
+    if missing:
+        raise NotFound(f"vdn: VDN {missing[0]} does not exist")
+
+
+async def _password(password: str, name: str) -> str:
     if (why := check_password(password, name)) is not None:
         raise ParamError(BAD_VALUE, "password", why)
-    return passwords.hash_password(password)
+    return await asyncio.to_thread(passwords.hash_password, password)
 
 
 async def add(
@@ -73,9 +83,10 @@ async def add(
 ) -> None:
     vdns = sorted(set(vdns)) if role is not Role.ADMIN else []
     _check(name, role, vdns)
-    hashed = _password(password, name)
+    hashed = await _password(password, name)
     try:
         async with transaction(engine) as conn:
+            await _check_vdns(conn, vdns)
             await store.insert(conn, name, role, vdns, hashed, now)
             await record(
                 conn,
@@ -129,7 +140,7 @@ async def set_password(
     engine: AsyncEngine, actor: Actor, *, name: str, password: str, now: datetime
 ) -> None:
     """A new password; every session of the operator ends."""
-    hashed = _password(password, name)
+    hashed = await _password(password, name)
     async with transaction(engine) as conn:
         if not await store.set_password(conn, name, hashed, now):
             raise NotFound(f"name: no operator named {name!r}")
@@ -151,6 +162,7 @@ async def set_access(
     vdns = sorted(set(vdns)) if role is not Role.ADMIN else []
     _check(name, role, vdns)
     async with transaction(engine) as conn:
+        await _check_vdns(conn, vdns)
         before = await store.get(conn, name)
         if before is None or not await store.set_access(conn, name, role, vdns, now):
             raise NotFound(f"name: no operator named {name!r}")
@@ -209,22 +221,36 @@ async def login(
         existing = await store.get(conn, name) if check_name(name) is None else None
     password = password[: 1024 + 1]
     if existing is None:
-        ok = passwords.verify_absent(password)
+        ok = await asyncio.to_thread(passwords.verify_absent, password)
     else:
-        ok = passwords.verify(existing.password_hash, password) and not existing.operator.disabled
+        ok = await asyncio.to_thread(passwords.verify, existing.password_hash, password)
+        ok = ok and not existing.operator.disabled
     if not ok or existing is None:
         async with transaction(engine) as conn:
             await store.record_failure(conn, "account", name.lower(), now, window_after)
             await store.record_failure(conn, "address", address, now, window_after)
         raise LoginRefused("wrong name or password")
+    upgraded = None
+    if passwords.needs_rehash(existing.password_hash):
+        upgraded = await asyncio.to_thread(passwords.hash_password, password)
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     async with transaction(engine) as conn:
+        # The password was checked against what was read before: a new password or a
+        # disable committed meanwhile ended the operator's sessions, and must end this
+        # one before it opens (the lock orders this login and such a change).
+        current = await store.get(conn, existing.operator.name, lock=True)
+        if (
+            current is None
+            or current.operator.disabled
+            or current.password_changed_at != existing.password_changed_at
+        ):
+            raise LoginRefused("wrong name or password")
         await store.clear_failures(conn, "account", name.lower())
         await store.prune_failures(conn, window_after)
         await store.delete_expired_sessions(conn, now - policy.idle, now)
-        if passwords.needs_rehash(existing.password_hash):
-            await store.set_password(conn, name, passwords.hash_password(password), now)
+        if upgraded is not None:
+            await store.rehash(conn, existing.operator.name, existing.password_hash, upgraded)
         await store.insert_session(
             conn,
             token_hash=token_hash(token),

@@ -1,4 +1,8 @@
-"""Result pushes seen by an operator: list them, queue them again (``openisales push``)."""
+"""Result pushes seen by an operator: list them, queue them again (``openisales push``).
+
+A resend that queued something appends an audit entry (``services.audit``,
+``push.resend``) in its transaction.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openisales.domain import push
+from openisales.services import audit
+from openisales.services.audit import Actor
 from openisales.store import pushes
 from openisales.store.sql import reading, transaction
 
@@ -32,6 +38,7 @@ async def resend(
     engine: AsyncEngine,
     *,
     now: datetime,
+    actor: Actor,
     vdn_id: int | None = None,
     push_id: str | None = None,
 ) -> int:
@@ -41,4 +48,15 @@ async def resend(
     """
     key = push.parse_push_id(push_id) if push_id is not None else None
     async with transaction(engine) as conn:
-        return await pushes.resend(conn, now=now, vdn_id=vdn_id, key=key)
+        queued = await pushes.resend(conn, now=now, vdn_id=vdn_id, key=key)
+        if queued:
+            await audit.record(
+                conn,
+                actor,
+                "push.resend",
+                vdn_id=vdn_id,
+                target=f"push {push_id}" if push_id is not None else "failed pushes",
+                now=now,
+                after={"queued": queued},
+            )
+        return queued

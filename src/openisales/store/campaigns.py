@@ -229,3 +229,9 @@ async def search(
         .offset((query.page - 1) * query.rows)
     )
     return int(total or 0), [_row(r) for r in rows]
+
+
+async def all_of(conn: AsyncConnection, vdn_id: int) -> list[Campaign]:
+    """Every campaign of ``vdn_id``, in creation order (the console's overview)."""
+    rows = await conn.execute(sa.select(t).where(t.c.vdn_id == vdn_id).order_by(t.c.campaign_id))
+    return [_row(r) for r in rows]

@@ -76,6 +76,14 @@ async def ak_exists(conn: AsyncConnection, ak: str) -> bool:
     return row.first() is not None
 
 
+async def key_vdns(conn: AsyncConnection, ak: str) -> list[int]:
+    """The VDNs the key ``ak`` acts for, in order (empty when there is no such key)."""
+    rows = await conn.execute(
+        sa.select(credential.c.vdn_id).where(credential.c.ak == ak).order_by(credential.c.vdn_id)
+    )
+    return [r.vdn_id for r in rows]
+
+
 async def list_keys(conn: AsyncConnection) -> list[KeyInfo]:
     rows = await conn.execute(
         sa.select(

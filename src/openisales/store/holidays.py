@@ -58,6 +58,17 @@ async def select(conn: AsyncConnection, vdn_id: int, year: int | None = None) ->
     return [_holiday(r) for r in await conn.execute(stmt.order_by(t.c.holiday_date))]
 
 
+async def select_days(conn: AsyncConnection, vdn_id: int, days: Collection[date]) -> list[Holiday]:
+    """The VDN's holidays on ``days``, in date order."""
+    if not days:
+        return []
+    texts = sorted({d.isoformat() for d in days})
+    stmt = sa.select(t.c.holiday_date, t.c.name).where(
+        t.c.vdn_id == vdn_id, t.c.holiday_date.in_(texts)
+    )
+    return [_holiday(r) for r in await conn.execute(stmt.order_by(t.c.holiday_date))]
+
+
 async def delete(conn: AsyncConnection, vdn_id: int, days: Collection[date]) -> list[Holiday]:
     """Delete the listed dates; returns the holidays that existed, in date order."""
     if not days:

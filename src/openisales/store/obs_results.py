@@ -64,15 +64,33 @@ async def count(conn: AsyncConnection, vdn_id: int) -> int:
 
 async def page(conn: AsyncConnection, vdn_id: int, limit: int, offset: int) -> list[ObsResult]:
     """Display results in creation order, each with its maps in creation order."""
-    defs = (
-        await conn.execute(
-            sa.select(t.c.def_id, t.c.result_code, t.c.display_result)
-            .where(t.c.vdn_id == vdn_id)
-            .order_by(t.c.def_id)
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
+    return await _with_maps(
+        conn,
+        vdn_id,
+        sa.select(t.c.def_id, t.c.result_code, t.c.display_result)
+        .where(t.c.vdn_id == vdn_id)
+        .order_by(t.c.def_id)
+        .limit(limit)
+        .offset(offset),
+    )
+
+
+async def get(conn: AsyncConnection, vdn_id: int, def_id: int) -> ObsResult | None:
+    """The VDN's display result ``def_id`` with its maps; None when it has none."""
+    found = await _with_maps(
+        conn,
+        vdn_id,
+        sa.select(t.c.def_id, t.c.result_code, t.c.display_result).where(
+            t.c.vdn_id == vdn_id, t.c.def_id == def_id
+        ),
+    )
+    return found[0] if found else None
+
+
+async def _with_maps(
+    conn: AsyncConnection, vdn_id: int, query: sa.Select[tuple[int, str, str]]
+) -> list[ObsResult]:
+    defs = (await conn.execute(query)).all()
     if not defs:
         return []
     maps: dict[int, list[ObsMap]] = {d.def_id: [] for d in defs}

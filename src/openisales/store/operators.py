@@ -17,6 +17,7 @@ from openisales.store.tables import (
     login_throttle as th,
     operator as t,
     operator_vdn as tv,
+    vdn,
 )
 
 
@@ -70,8 +71,11 @@ async def insert(
         await conn.execute(sa.insert(tv), rows)
 
 
-async def get(conn: AsyncConnection, name: str) -> Account | None:
-    row = (await conn.execute(sa.select(t).where(t.c.name == name))).first()
+async def get(conn: AsyncConnection, name: str, *, lock: bool = False) -> Account | None:
+    """The account ``name``; ``lock``: its row is locked until the transaction ends
+    (PostgreSQL; a SQLite transaction holds the database's write lock already)."""
+    query = sa.select(t).where(t.c.name == name)
+    row = (await conn.execute(query.with_for_update() if lock else query)).first()
     if row is None:
         return None
     return _account(row, (await _vdns(conn, [name])).get(name, frozenset()))
@@ -97,6 +101,17 @@ async def set_password(conn: AsyncConnection, name: str, password_hash: str, now
         sa.update(t)
         .where(t.c.name == name)
         .values(password_hash=password_hash, password_changed_at=now, updated_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def rehash(conn: AsyncConnection, name: str, old_hash: str, new_hash: str) -> bool:
+    """Store a stronger hash of the same password, unless the password changed meanwhile
+    (the password's change time stays: the password is the same)."""
+    result = await conn.execute(
+        sa.update(t)
+        .where(t.c.name == name, t.c.password_hash == old_hash)
+        .values(password_hash=new_hash)
     )
     return result.rowcount == 1
 
@@ -220,10 +235,11 @@ async def failures(conn: AsyncConnection, scope: str, key: str) -> tuple[int, da
 async def record_failure(
     conn: AsyncConnection, scope: str, key: str, now: datetime, window_start_after: datetime
 ) -> None:
-    """Count one failure; a window begun before ``window_start_after`` starts anew at ``now``."""
+    """Count one failure; a window begun at or before ``window_start_after`` (``now`` less
+    the window: it has ended) starts anew at ``now``."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(th).values(scope=scope, key=key[:128], window_start=now, failures=1)
-    fresh = th.c.window_start < window_start_after
+    fresh = th.c.window_start <= window_start_after
     stmt = stmt.on_conflict_do_update(
         index_elements=[th.c.scope, th.c.key],
         set_={
@@ -239,4 +255,15 @@ async def clear_failures(conn: AsyncConnection, scope: str, key: str) -> None:
 
 
 async def prune_failures(conn: AsyncConnection, before: datetime) -> None:
-    await conn.execute(sa.delete(th).where(th.c.window_start < before))
+    """Delete the windows begun at or before ``before`` (``now`` less the window: ended)."""
+    await conn.execute(sa.delete(th).where(th.c.window_start <= before))
+
+
+async def unknown_vdns(conn: AsyncConnection, vdns: Iterable[int]) -> list[int]:
+    """The VDNs of ``vdns`` that do not exist, in order."""
+    wanted = sorted(set(vdns))
+    if not wanted:
+        return []
+    rows = await conn.execute(sa.select(vdn.c.vdn_id).where(vdn.c.vdn_id.in_(wanted)))
+    known = {int(r[0]) for r in rows}
+    return [v for v in wanted if v not in known]

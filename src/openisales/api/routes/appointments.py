@@ -63,6 +63,7 @@ async def create_appointment(call: Call) -> Reply:
         new=plan_create(call.checked_body(CREATE_SPEC), now),
         max_unfinished=call.ctx.settings.max_unfinished_per_campaign,
         now=now,
+        actor=call.actor,
     )
     return Reply("create success", {"returnObject": {"appointId": str(appoint_id)}})
 
@@ -70,14 +71,20 @@ async def create_appointment(call: Call) -> Reply:
 async def update_appointment(call: Call) -> Reply:
     now = call.ctx.clock.now()
     change = plan_update(call.checked_body(UPDATE_SPEC), now)
-    await appointments.update(call.ctx.engine, vdn_id=call.vdn_id, change=change, now=now)
+    await appointments.update(
+        call.ctx.engine, vdn_id=call.vdn_id, change=change, now=now, actor=call.actor
+    )
     return Reply("update success")
 
 
 async def update_appointment_result(call: Call) -> Reply:
     result = plan_result(call.checked_body(RESULT_SPEC))
     await appointments.record_result(
-        call.ctx.engine, vdn_id=call.vdn_id, result=result, now=call.ctx.clock.now()
+        call.ctx.engine,
+        vdn_id=call.vdn_id,
+        result=result,
+        now=call.ctx.clock.now(),
+        actor=call.actor,
     )
     return Reply("update success")
 

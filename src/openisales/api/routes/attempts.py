@@ -95,6 +95,8 @@ async def set_dialing(call: Call) -> Reply:
         vdn_id=call.vdn_id,
         campaign_id=call.id_param("campaignId"),
         settings=config_rules.check(call.checked_body(config_rules.SPEC)),
+        now=call.ctx.clock.now(),
+        actor=call.actor,
     )
     return Reply("update success")
 

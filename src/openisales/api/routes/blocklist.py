@@ -29,7 +29,7 @@ _ENTRY = obj(
 async def add_blocklist(call: Call) -> Reply:
     now = call.ctx.clock.now()
     plan = plan_add(call.checked_body(ADD_SPEC), now)
-    await blocklist.add(call.ctx.engine, vdn_id=call.vdn_id, plan=plan, now=now)
+    await blocklist.add(call.ctx.engine, vdn_id=call.vdn_id, plan=plan, now=now, actor=call.actor)
     return Reply("add blocklist success")
 
 
@@ -45,7 +45,13 @@ async def query_blocklist(call: Call) -> Reply:
 
 async def delete_blocklist(call: Call) -> Reply:
     body = call.checked_body(DELETE_SPEC)
-    await blocklist.delete(call.ctx.engine, vdn_id=call.vdn_id, number=body["blocklistNo"])
+    await blocklist.delete(
+        call.ctx.engine,
+        vdn_id=call.vdn_id,
+        number=body["blocklistNo"],
+        now=call.ctx.clock.now(),
+        actor=call.actor,
+    )
     return Reply("delete blocklist success")
 
 

@@ -38,6 +38,7 @@ async def add_business_result(call: Call) -> Reply:
         vdn_id=call.vdn_id,
         definition=definition,
         now=call.ctx.clock.now(),
+        actor=call.actor,
     )
     return Reply("add business result success")
 

@@ -87,6 +87,7 @@ async def _add(call: Call, version: int) -> Reply:
         max_unfinished=settings.max_unfinished_per_campaign,
         min_interval_s=settings.calldata_min_interval_s,
         now=call.ctx.clock.now(),
+        actor=call.actor,
     )
     return Reply(
         "create data succeeded", {"returnObject": {"totalSize": total, "dataIdList": listed}}

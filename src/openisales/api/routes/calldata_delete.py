@@ -18,6 +18,7 @@ async def delete_call_data(call: Call) -> Reply:
         campaign_id=campaign_id,
         plan=plan_delete(call.checked_body(DELETE_SPEC)),
         now=call.ctx.clock.now(),
+        actor=call.actor,
     )
     return Reply("delete success", {"returnObject": {"deleteCount": deleted}})
 

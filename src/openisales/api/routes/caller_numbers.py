@@ -20,6 +20,7 @@ async def add_caller_numbers(call: Call) -> Reply:
         body=call.checked_body(ADD_SPEC),
         max_total=call.ctx.settings.max_caller_nos_per_campaign,
         now=call.ctx.clock.now(),
+        actor=call.actor,
     )
     return Reply("add success")
 
@@ -32,6 +33,7 @@ async def delete_caller_numbers(call: Call) -> Reply:
         campaign_id=campaign_id,
         body=call.checked_body(DELETE_SPEC),
         now=call.ctx.clock.now(),
+        actor=call.actor,
     )
     return Reply("delete success")
 

@@ -160,6 +160,7 @@ async def _create(call: Call, version: int) -> Reply:
         vdn_id=call.vdn_id,
         draft=plan_campaign(call.checked_body(spec), version),
         now=call.ctx.clock.now(),
+        actor=call.actor,
     )
     return Reply("", {"returnObject": {"id": campaign_id}})
 
@@ -181,6 +182,7 @@ async def _modify(call: Call, version: int) -> Reply:
         campaign_id=campaign_id,
         draft=plan_campaign(call.checked_body(spec), version),
         now=call.ctx.clock.now(),
+        actor=call.actor,
     )
     return Reply("update success")
 
@@ -199,6 +201,7 @@ async def delete_campaign(call: Call) -> Reply:
         vdn_id=call.vdn_id,
         campaign_id=_campaign_id(call),
         now=call.ctx.clock.now(),
+        actor=call.actor,
     )
     return Reply("delete success")
 
@@ -229,6 +232,7 @@ async def pause_campaign(call: Call) -> Reply:
         vdn_id=call.vdn_id,
         campaign_id=_campaign_id(call),
         now=call.ctx.clock.now(),
+        actor=call.actor,
     )
     return Reply("pause success")
 
@@ -239,6 +243,7 @@ async def resume_campaign(call: Call) -> Reply:
         vdn_id=call.vdn_id,
         campaign_id=_campaign_id(call),
         now=call.ctx.clock.now(),
+        actor=call.actor,
     )
     return Reply("resume success")
 
@@ -251,6 +256,7 @@ async def set_retry_policy(call: Call) -> Reply:
         campaign_id=campaign_id,
         policy=plan_retry_policy(call.json()),
         now=call.ctx.clock.now(),
+        actor=call.actor,
     )
     return Reply("update success")
 

@@ -29,7 +29,11 @@ def _listed(description: str, what: str) -> Returns:
 async def add_holidays(call: Call) -> Reply:
     planned = holidays.plan_add(call.checked_body(holidays.ADD_SPEC))
     added = await holidays.add(
-        call.ctx.engine, vdn_id=call.vdn_id, holidays=planned, now=call.ctx.clock.now()
+        call.ctx.engine,
+        vdn_id=call.vdn_id,
+        holidays=planned,
+        now=call.ctx.clock.now(),
+        actor=call.actor,
     )
     return Reply("add holidays success", holidays.to_wire(added))
 
@@ -42,7 +46,9 @@ async def list_holidays(call: Call) -> Reply:
 
 async def delete_holidays(call: Call) -> Reply:
     days = holidays.plan_delete(call.checked_body(holidays.DELETE_SPEC))
-    deleted = await holidays.delete(call.ctx.engine, vdn_id=call.vdn_id, days=days)
+    deleted = await holidays.delete(
+        call.ctx.engine, vdn_id=call.vdn_id, days=days, now=call.ctx.clock.now(), actor=call.actor
+    )
     return Reply("delete holidays success", holidays.to_wire(deleted))
 
 

@@ -39,6 +39,7 @@ async def create_obs_result(call: Call) -> Reply:
         vdn_id=call.vdn_id,
         new=plan_obs_result(call.checked_body(CREATE_SPEC)),
         now=call.ctx.clock.now(),
+        actor=call.actor,
     )
     return Reply("createObResult Success!", {"defId": str(def_id)})
 
@@ -55,7 +56,13 @@ async def query_obs_results(call: Call) -> Reply:
 
 
 async def delete_obs_result(call: Call) -> Reply:
-    await obs_results.delete(call.ctx.engine, vdn_id=call.vdn_id, def_id=call.id_param("defId"))
+    await obs_results.delete(
+        call.ctx.engine,
+        vdn_id=call.vdn_id,
+        def_id=call.id_param("defId"),
+        now=call.ctx.clock.now(),
+        actor=call.actor,
+    )
     return Reply("deleteObsResult Success!")
 
 
