@@ -82,6 +82,35 @@ async def record(
     )
 
 
-async def search(engine: AsyncEngine, where: Filter, limit: int = 100) -> list[Entry]:
+async def search(
+    engine: AsyncEngine, where: Filter, limit: int = 100, scan: int | None = None
+) -> list[Entry]:
+    """The entries ``where`` selects, newest first, at most ``limit``.
+
+    ``scan`` bounds the read when an actor or an action is asked for: they are
+    looked for among the newest ``scan`` entries of the VDNs and time range
+    (None: among all; what tests and scripts want, not a page).
+    """
     async with reading(engine) as conn:
-        return await store.search(conn, where, limit)
+        return await store.search(conn, where, limit, scan)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A page of the audit log and where the next one starts."""
+
+    entries: list[Entry]
+    older: int | None  # the ``before_id`` of the next page; None: nothing older to look at
+    searched_to: datetime | None  # set when the page ended with the bounded window, not a match
+
+
+async def browse(engine: AsyncEngine, where: Filter, *, limit: int, scan: int) -> Found:
+    """One page of at most ``limit`` entries, each read bounded (see :func:`search`)."""
+    async with reading(engine) as conn:
+        entries = await store.search(conn, where, limit + 1, scan)
+        if len(entries) > limit:
+            return Found(entries[:limit], entries[limit - 1].audit_id, None)
+        end = await store.window_end(conn, where, scan) if where.narrowed else None
+    if end is not None:
+        return Found(entries, end[0], end[1])
+    return Found(entries, None, None)
