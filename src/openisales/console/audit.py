@@ -29,39 +29,6 @@ from openisales.store.audit import Entry, Filter
 PAGE_SIZE = 50
 SCAN = 5_000  # entries looked at per page when an actor or an action is asked for
 NO_VDN = "none"
-ACTIONS = (
-    "appointment.create",
-    "appointment.modify",
-    "appointment.result",
-    "blocklist.add",
-    "blocklist.delete",
-    "busi_result.add",
-    "caller_number.add",
-    "caller_number.delete",
-    "calldata.add",
-    "calldata.delete",
-    "calldata.import",
-    "campaign.create",
-    "campaign.delete",
-    "campaign.dialing",
-    "campaign.modify",
-    "campaign.pause",
-    "campaign.resume",
-    "campaign.retry_policy",
-    "holiday.add",
-    "holiday.delete",
-    "key.create",
-    "key.revoke",
-    "obs_result.create",
-    "obs_result.delete",
-    "operator.access",
-    "operator.add",
-    "operator.disable",
-    "operator.enable",
-    "operator.passwd",
-    "push.resend",
-    "vdn.add",
-)
 
 
 def pretty(snapshot: str | None) -> str:
@@ -143,7 +110,7 @@ async def audit_log(page: Page) -> Response:
         admin=admin,
         tz=tz,
         zone_note=(f"{tz} (VDN {scopes[0]}'s time zone)" if scopes and tz is not UTC else "UTC"),
-        actions=ACTIONS,
+        actions=audit.ACTIONS,
         errors=errors,
         rows=[Row(e, pretty(e.before), pretty(e.after)) for e in found.entries],
         paged=where.before_id is not None,

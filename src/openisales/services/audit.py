@@ -21,6 +21,41 @@ from openisales.store import audit as store
 from openisales.store.audit import Entry, Filter
 from openisales.store.sql import reading
 
+# Every action an entry may name (the audit page offers them as a filter);
+# ``record`` refuses any other, so a new kind of change is declared here first.
+ACTIONS = (
+    "appointment.create",
+    "appointment.modify",
+    "appointment.result",
+    "blocklist.add",
+    "blocklist.delete",
+    "busi_result.add",
+    "caller_number.add",
+    "caller_number.delete",
+    "calldata.add",
+    "calldata.delete",
+    "calldata.import",
+    "campaign.create",
+    "campaign.delete",
+    "campaign.dialing",
+    "campaign.modify",
+    "campaign.pause",
+    "campaign.resume",
+    "campaign.retry_policy",
+    "holiday.add",
+    "holiday.delete",
+    "key.create",
+    "key.revoke",
+    "obs_result.create",
+    "obs_result.delete",
+    "operator.access",
+    "operator.add",
+    "operator.disable",
+    "operator.enable",
+    "operator.passwd",
+    "push.resend",
+    "vdn.add",
+)
 SECRET_FIELDS = frozenset({"sk", "password", "secret", "secretKey", "masterKey"})
 MAX_SNAPSHOT = 16_384  # characters of JSON kept per snapshot; longer ones are cut and marked
 
@@ -67,6 +102,8 @@ async def record(
     after: Any = None,
 ) -> None:
     """Append an entry on ``conn``: call it inside the change's own transaction."""
+    if action not in ACTIONS:
+        raise ValueError(f"undeclared audit action {action!r} (services.audit.ACTIONS)")
     await store.append(
         conn,
         Entry(
