@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from tests.console.conftest import Console
@@ -40,7 +41,13 @@ async def test_the_live_part_follows_changes(console: Console) -> None:
         assert cell(before.text, campaign, "waiting") == "0"
         assert "<html" not in before.text  # the table alone
         await add_numbers(api, campaign, "13800000001")
-    after = await browser.get("/console/vdn/1/campaigns/live")
+    # Counts that took over 50 ms (a loaded machine) are kept up to 5 s
+    # (console/cache.py): the live part catches up within that.
+    for _ in range(40):
+        after = await browser.get("/console/vdn/1/campaigns/live")
+        if cell(after.text, campaign, "waiting") == "1":
+            break
+        await asyncio.sleep(0.25)
     assert cell(after.text, campaign, "waiting") == "1"
     page = await browser.get("/console/vdn/1/campaigns")
     assert "New campaign" in page.text  # a supervisor may create one
