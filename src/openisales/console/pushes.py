@@ -75,8 +75,8 @@ async def _resend(page: Page, form: FormData) -> int:
     assert vdn_id is not None
     campaign_id = _number(form.get("campaign"))
     if form.get("all") == "campaign" and campaign_id is not None:
-        return await outcomes.resend_failed(
-            page.engine, vdn_id=vdn_id, campaign_id=campaign_id, now=page.now, actor=page.actor
+        return await pushes.resend(
+            page.engine, now=page.now, actor=page.actor, vdn_id=vdn_id, campaign_id=campaign_id
         )
     if form.get("all") == "vdn":
         return await pushes.resend(page.engine, now=page.now, actor=page.actor, vdn_id=vdn_id)

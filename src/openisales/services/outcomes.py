@@ -1,9 +1,7 @@
 """A campaign's outcomes as the console shows them: attempts per hour, outcomes by
 failure code, display result and business result, the retry queue, failed pushes.
 
-Reads only, each bounded by an index (``store.outcomes``), except
-:func:`resend_failed`, which queues a campaign's failed pushes again and
-audits it (``push.resend``) like ``services.pushes.resend``.
+Reads only, each bounded by an index (``store.outcomes``).
 """
 
 from __future__ import annotations
@@ -15,12 +13,10 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openisales.domain import failcodes
-from openisales.services import audit
-from openisales.services.audit import Actor
 from openisales.store import outcomes, records
 from openisales.store.outcomes import PushKey
 from openisales.store.pushes import Push
-from openisales.store.sql import reading, transaction
+from openisales.store.sql import reading
 
 PERIODS: dict[str, timedelta] = {
     "1h": timedelta(hours=1),
@@ -196,22 +192,3 @@ def read_cursor(text: str | None) -> PushKey | None:
     if max(data_id, seq) >= 2**63 or micros > 253_402_300_799_000_000:  # past 9999-12-31
         return None
     return PushKey(_EPOCH + micros * _US, data_id, seq)
-
-
-async def resend_failed(
-    engine: AsyncEngine, *, vdn_id: int, campaign_id: int, now: datetime, actor: Actor
-) -> int:
-    """Queue every failed push of a campaign again, pushIds unchanged; returns how many."""
-    async with transaction(engine) as conn:
-        queued = await outcomes.resend_failed(conn, vdn_id, campaign_id, now)
-        if queued:
-            await audit.record(
-                conn,
-                actor,
-                "push.resend",
-                vdn_id=vdn_id,
-                target=f"failed pushes of campaign {campaign_id}",
-                now=now,
-                after={"queued": queued},
-            )
-        return queued

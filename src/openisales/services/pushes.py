@@ -41,21 +41,33 @@ async def resend(
     actor: Actor,
     vdn_id: int | None = None,
     push_id: str | None = None,
+    campaign_id: int | None = None,
 ) -> int:
-    """Queue one push (failed or delivered) or every failed push again; returns how many.
+    """Queue one push (failed or delivered) or every failed push (of a VDN, of one of its
+    campaigns) again; returns how many.
 
     The records keep their pushIds, so receivers recognise what they already have.
     """
     key = push.parse_push_id(push_id) if push_id is not None else None
     async with transaction(engine) as conn:
-        queued = await pushes.resend(conn, now=now, vdn_id=vdn_id, key=key)
+        if campaign_id is not None and vdn_id is None:
+            raise ValueError("a campaign is named with its VDN")
+        queued = await pushes.resend(
+            conn, now=now, vdn_id=vdn_id, key=key, campaign_id=None if key else campaign_id
+        )
         if queued:
             await audit.record(
                 conn,
                 actor,
                 "push.resend",
                 vdn_id=vdn_id,
-                target=f"push {push_id}" if push_id is not None else "failed pushes",
+                target=(
+                    f"push {push_id}"
+                    if push_id is not None
+                    else f"failed pushes of campaign {campaign_id}"
+                    if campaign_id is not None
+                    else "failed pushes"
+                ),
                 now=now,
                 after={"queued": queued},
             )

@@ -1,5 +1,5 @@
 """What the console's campaign and pushes pages read: attempts by hour, outcomes,
-the retry queue, failed pushes (read-only, except :func:`resend_failed`).
+the retry queue, failed pushes (read-only).
 
 Every query names the VDN and the campaign, so it is bounded by an index:
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openisales.domain.calldata import DataStatus
-from openisales.store.outbox import FAILED, PENDING
+from openisales.store.outbox import FAILED
 from openisales.store.pushes import Push
 from openisales.store.results import ATTEMPT, BUSI
 from openisales.store.tables import (
@@ -227,19 +227,3 @@ async def failed_pushes(
         .limit(limit)
     )
     return [Push(**row._asdict()) for row in rows]
-
-
-async def resend_failed(conn: AsyncConnection, vdn_id: int, campaign_id: int, now: datetime) -> int:
-    """Queue every failed push of one campaign again (as ``store.pushes.resend`` does)."""
-    result = await conn.execute(
-        sa.update(po)
-        .where(po.c.status == FAILED, po.c.vdn_id == vdn_id, po.c.campaign_id == campaign_id)
-        .values(
-            status=PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            last_error=None,
-            delivered_at=None,
-        )
-    )
-    return int(result.rowcount)

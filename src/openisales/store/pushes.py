@@ -248,12 +248,14 @@ async def resend(
     now: datetime,
     vdn_id: int | None = None,
     key: tuple[int, int] | None = None,
+    campaign_id: int | None = None,
 ) -> int:
     """Queue pushes again, with their pushIds and payloads unchanged: pending,
     ``attempts`` 0, due ``now``.
 
     With ``key`` (dataId, seq): that push when it failed or was delivered;
-    without: every failed push (of ``vdn_id`` when given).
+    without: every failed push (of ``vdn_id`` when given, of its campaign
+    ``campaign_id`` when given too).
     """
     where: list[sa.ColumnElement[bool]] = []
     if key is None:
@@ -266,6 +268,8 @@ async def resend(
         ]
     if vdn_id is not None:
         where.append(po.c.vdn_id == vdn_id)
+    if campaign_id is not None:
+        where.append(po.c.campaign_id == campaign_id)
     result = await conn.execute(
         sa.update(po)
         .where(*where)
