@@ -124,6 +124,7 @@ class Page:
             self._form = await Request(self.request.scope, replay).form(
                 max_files=1, max_fields=MAX_FORM_FIELDS
             )
+            self.request.state.console_form = self._form  # closed when the request ends
         return self._form
 
     def render(self, template: str, status: int = 200, **values: Any) -> Response:
@@ -175,6 +176,10 @@ def view(permission: Permission) -> Callable[[Handler], Callable[[Request], Awai
             except Exception:
                 rid = log_unexpected(request.scope, f"console {request.method} {request.url.path}")
                 return error_page(request, 500, "Something went wrong", f"request id {rid}")
+            finally:  # an upload's spooled file, whatever the answer was (a 403 too)
+                form = getattr(request.state, "console_form", None)
+                if form is not None:
+                    await form.close()
 
         endpoint.__name__ = handler.__name__
         return endpoint

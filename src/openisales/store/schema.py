@@ -88,6 +88,9 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
         if before is not None and before not in known_revisions():
             conn.rollback()
             return  # a newer release migrated it: nothing here to apply (check() decides)
+        # End the transaction the read above began: Alembic must own the migrations'
+        # transactions (an autocommit block can only leave a transaction it began).
+        conn.commit()
         # Alembic runs each migration in its own transaction (so that one may
         # leave it to build an index concurrently: create_index below).
         command.upgrade(alembic_config(conn), revision)

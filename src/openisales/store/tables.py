@@ -214,6 +214,19 @@ data = sa.Table(
         "data_id",
     ),
     sa.Index(None, "status", "lease_expires_at"),
+    # the console's call-data search (docs/console.md), newest first: partial, so
+    # that rows without the key (most imports carry no batchId) cost nothing
+    *(
+        sa.Index(
+            None,
+            "vdn_id",
+            key,
+            "data_id",
+            postgresql_where=sa.text(f"{key} IS NOT NULL"),
+            sqlite_where=sa.text(f"{key} IS NOT NULL"),
+        )
+        for key in ("session_id", "batch_id", "custom_field")
+    ),
 )
 
 data_result = sa.Table(
@@ -439,4 +452,46 @@ audit = sa.Table(
     sa.PrimaryKeyConstraint("audit_id"),
     sa.Index(None, "vdn_id", "at"),
     sa.Index(None, "at"),
+)
+
+# Call-data imports started from the console (docs/console.md, "Import"): one
+# row per upload, its progress while it runs (PostgreSQL: refreshed every few
+# seconds, so that every server process can show it) and its outcome.
+import_job = sa.Table(
+    "t_isl_import_job",
+    metadata,
+    _vdn(),
+    sa.Column("job_id", sa.BigInteger, nullable=False),
+    sa.Column("campaign_id", sa.BigInteger, nullable=False),
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("actor", sa.String(80), nullable=False),  # operator:NAME
+    sa.Column("version", sa.SmallInteger, nullable=False),  # the v1 or v2 rules
+    sa.Column("mode", sa.String(16), nullable=False),  # all | skip-bad | check
+    sa.Column("status", sa.String(16), nullable=False),  # running | done | failed
+    sa.Column("phase", sa.String(32), nullable=False),
+    sa.Column("progress_done", sa.BigInteger, nullable=False),
+    sa.Column("progress_total", sa.BigInteger, nullable=False),
+    sa.Column("rows_read", sa.Integer, nullable=False),
+    sa.Column("rows_valid", sa.Integer, nullable=False),
+    sa.Column("rows_loaded", sa.Integer, nullable=False),
+    sa.Column("rows_refused", sa.Integer, nullable=False),
+    sa.Column("result_code", sa.String(16), nullable=True),
+    sa.Column("result_desc", sa.String(500), nullable=True),
+    _created(),
+    sa.Column("updated_at", UTCDateTime, nullable=False),  # the heartbeat while running
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.PrimaryKeyConstraint("vdn_id", "job_id"),
+)
+
+# The rows an import refused, with their reasons (the rejects CSV).
+import_reject = sa.Table(
+    "t_isl_import_reject",
+    metadata,
+    _vdn(),
+    sa.Column("job_id", sa.BigInteger, nullable=False),
+    sa.Column("line", sa.Integer, nullable=False),
+    sa.Column("field", sa.String(64), nullable=False),
+    sa.Column("code", sa.String(16), nullable=False),
+    sa.Column("message", sa.String(500), nullable=False),
+    sa.PrimaryKeyConstraint("vdn_id", "job_id", "line"),
 )
