@@ -57,16 +57,20 @@ class Simulator:
         self._report = report
         self._clock = clock
         self._write_back = write_back
-        self._state: dict[tuple[int, int], tuple[SimulatorConfig, random.Random]] = {}
+        # per campaign: the settings as stored, as read, and the campaign's random stream
+        self._state: dict[tuple[int, int], tuple[JsonObject, SimulatorConfig, random.Random]] = {}
         self._running: set[asyncio.Task[None]] = set()
         self.written: list[tuple[int, str, str]] = []  # (data_id, workNo, resultCode)
 
     def _campaign(self, campaign: DialingCampaign) -> tuple[SimulatorConfig, random.Random]:
+        """The campaign's settings and random stream; both start anew when its settings change."""
         key = (campaign.vdn_id, campaign.campaign_id)
-        if key not in self._state:
+        found = self._state.get(key)
+        if found is None or found[0] != campaign.gateway_config:
             config = SimulatorConfig.from_config(campaign.gateway_config)
-            self._state[key] = (config, random.Random(config.seed))
-        return self._state[key]
+            found = (campaign.gateway_config, config, random.Random(config.seed))
+            self._state[key] = found
+        return found[1], found[2]
 
     def agents(self, campaign: DialingCampaign) -> frozenset[str] | None:
         return frozenset(self._campaign(campaign)[0].agents)
