@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openisales.domain.blocklist import Entry
+from openisales.store.pushes import PUSH_COLUMNS, Push
 from openisales.store.tables import (
     blocklist,
     campaign,
@@ -155,24 +156,15 @@ async def history(conn: AsyncConnection, vdn_id: int, data_id: int) -> list[sa.R
     return list(await conn.execute(stmt))
 
 
-async def pushes(conn: AsyncConnection, vdn_id: int, data_id: int) -> list[sa.Row[Any]]:
+async def pushes(conn: AsyncConnection, vdn_id: int, data_id: int) -> list[Push]:
     """The record's result pushes (outbox rows), in sequence."""
     po = push_outbox
     stmt = (
-        sa.select(
-            po.c.seq,
-            po.c.url,
-            po.c.status,
-            po.c.attempts,
-            po.c.next_attempt_at,
-            po.c.last_error,
-            po.c.created_at,
-            po.c.delivered_at,
-        )
+        sa.select(*PUSH_COLUMNS)
         .where(po.c.vdn_id == vdn_id, po.c.data_id == data_id)
         .order_by(po.c.seq)
     )
-    return list(await conn.execute(stmt))
+    return [Push(**row._asdict()) for row in await conn.execute(stmt)]
 
 
 async def display_names(

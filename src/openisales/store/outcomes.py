@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openisales.domain.calldata import DataStatus
 from openisales.store.outbox import FAILED
-from openisales.store.pushes import Push
+from openisales.store.pushes import PUSH_COLUMNS, Push
 from openisales.store.results import ATTEMPT, BUSI
 from openisales.store.tables import (
     busi_result,
@@ -209,19 +209,7 @@ async def failed_pushes(
             )
         )
     rows = await conn.execute(
-        sa.select(
-            po.c.vdn_id,
-            po.c.data_id,
-            po.c.seq,
-            po.c.campaign_id,
-            po.c.url,
-            po.c.status,
-            po.c.attempts,
-            po.c.next_attempt_at,
-            po.c.last_error,
-            po.c.created_at,
-            po.c.delivered_at,
-        )
+        sa.select(*PUSH_COLUMNS)
         .where(*where)
         .order_by(po.c.created_at.desc(), po.c.data_id.desc(), po.c.seq.desc())
         .limit(limit)

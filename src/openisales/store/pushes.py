@@ -50,6 +50,8 @@ class Claimed:
 
 @dataclass(frozen=True)
 class Push:
+    """An outbox row as operators see it (read with :data:`PUSH_COLUMNS`)."""
+
     vdn_id: int
     data_id: int
     seq: int
@@ -69,6 +71,22 @@ class Push:
     @property
     def status_name(self) -> str:
         return STATUS_NAMES.get(self.status, str(self.status))
+
+
+# The columns a :class:`Push` is read from, in its fields' order.
+PUSH_COLUMNS = (
+    po.c.vdn_id,
+    po.c.data_id,
+    po.c.seq,
+    po.c.campaign_id,
+    po.c.url,
+    po.c.status,
+    po.c.attempts,
+    po.c.next_attempt_at,
+    po.c.last_error,
+    po.c.created_at,
+    po.c.delivered_at,
+)
 
 
 async def claim_due(
@@ -221,19 +239,7 @@ async def list_pushes(
     limit: int = 50,
 ) -> list[Push]:
     """Newest first (by completion), optionally one status and one VDN."""
-    stmt = sa.select(
-        po.c.vdn_id,
-        po.c.data_id,
-        po.c.seq,
-        po.c.campaign_id,
-        po.c.url,
-        po.c.status,
-        po.c.attempts,
-        po.c.next_attempt_at,
-        po.c.last_error,
-        po.c.created_at,
-        po.c.delivered_at,
-    )
+    stmt = sa.select(*PUSH_COLUMNS)
     if status is not None:
         stmt = stmt.where(po.c.status == status)
     if vdn_id is not None:
