@@ -30,6 +30,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from openisales.store import citus
 from openisales.store.tables import metadata, schema_state
 
 
@@ -80,7 +81,9 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the database to ``revision`` (idempotent) and record its oldest compatible code.
 
     A database at a revision this release does not know (a newer release's) is
-    left as it is: :func:`check` tells whether this release may run on it.
+    left as it is: :func:`check` tells whether this release may run on it. On a
+    Citus coordinator, the tables Citus does not manage yet are then distributed
+    by ``vdn_id`` or made reference tables (``store.citus``).
     """
 
     def upgrade(conn: Connection) -> None:
@@ -105,6 +108,7 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
 
     async with engine.connect() as conn:
         await conn.run_sync(upgrade)
+        await citus.distribute(conn)  # on a Citus coordinator only (decision 9)
 
 
 def create_index(name: str, table: str, columns: list[str], **kw: Any) -> None:
