@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: serve test bench-writeback bench-dispatch bench-import clean
+.PHONY: serve test bench-writeback bench-dispatch bench-import bench-console clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench-dispatch: $(VENV)/.installed
 
 bench-import: $(VENV)/.installed
 	$(BIN)/python bench/import/run.py $(ARGS)
+
+bench-console: $(VENV)/.installed
+	$(BIN)/python bench/console/run.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

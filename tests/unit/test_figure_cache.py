@@ -104,3 +104,20 @@ async def test_forget_drops_a_campaigns_figures() -> None:
         await cache.get(key, compute, NOW)  # type: ignore[arg-type]
     cache.forget(("campaign", 1, 7))
     assert set(cache._kept) == {("campaign", 1, 8), ("overview", 1)}
+
+
+async def test_a_costly_figure_is_refreshed_less_often() -> None:
+    ticker = Ticker()
+    cache = FigureCache(slow_s=0.05, fresh_s=5.0, cost_ratio=10.0, monotonic=ticker)
+    calls, compute = computing(ticker, 2.0)  # 2 s to compute: fresh for 20 s
+    await cache.get("k", compute, NOW)  # type: ignore[arg-type]
+    ticker.t += 15.0
+    await cache.get("k", compute, NOW)  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    assert len(calls) == 1
+    ticker.t += 10.0
+    await cache.get("k", compute, NOW)  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert len(calls) == 2
+    await cache.close()

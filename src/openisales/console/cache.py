@@ -5,10 +5,12 @@ count by status, and a week of its attempts longer still to group by
 outcome: too slow to do on every view and every live refresh of a page. A
 figure whose computation took longer than ``slow_s`` is therefore kept, and
 later views get the kept value at once while, when it is older than
-``fresh_s``, one background task per figure computes it anew (stale while
-revalidating). A figure that is quick to compute (a small campaign) is
-computed on every view, so it is always exact. Pages show when a kept value
-was computed (docs/console.md, "Figures on large campaigns").
+``fresh_s`` or ``cost_ratio`` times what it took to compute (whichever is
+longer: a figure that takes 1 s is recomputed at most every 10 s, so the
+database spends at most a tenth of its time on it), one background task per
+figure computes it anew (stale while revalidating). A figure that is quick
+to compute (a small campaign) is computed on every view, so it is always
+exact. Pages show when a kept value was computed (docs/console.md, "Figures on large campaigns").
 
 Each process keeps its own figures: nothing here is shared or persistent, and
 at most ``entries`` are kept (least recently used first out).
@@ -36,6 +38,7 @@ class Kept(Generic[T]):
     computed_at: datetime  # wall clock, for the page
     taken: float  # monotonic, for freshness
     slow: bool
+    cost: float = 0.0  # seconds it took to compute
 
     @property
     def age_s(self) -> float:
@@ -48,11 +51,13 @@ class FigureCache:
         *,
         fresh_s: float = 5.0,
         slow_s: float = 0.05,
+        cost_ratio: float = 10.0,
         entries: int = 1000,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.fresh_s = fresh_s
         self.slow_s = slow_s
+        self.cost_ratio = cost_ratio
         self.entries = entries
         self._monotonic = monotonic
         self._kept: OrderedDict[Hashable, Kept[Any]] = OrderedDict()
@@ -66,7 +71,8 @@ class FigureCache:
         if kept is None or not kept.slow:
             return await self._compute(key, compute, now)
         self._kept.move_to_end(key)
-        if self._monotonic() - kept.taken > self.fresh_s and key not in self._refreshing:
+        fresh_for = max(self.fresh_s, kept.cost * self.cost_ratio)
+        if self._monotonic() - kept.taken > fresh_for and key not in self._refreshing:
             task = asyncio.create_task(self._refresh(key, compute, now))
             self._refreshing[key] = task
         return kept
@@ -77,7 +83,8 @@ class FigureCache:
         started = self._monotonic()
         value = await compute()
         taken = self._monotonic()
-        kept = Kept(value, now, taken, slow=taken - started > self.slow_s)
+        cost = taken - started
+        kept = Kept(value, now, taken, slow=cost > self.slow_s, cost=cost)
         self._kept[key] = kept
         self._kept.move_to_end(key)
         while len(self._kept) > self.entries:
