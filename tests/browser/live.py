@@ -1,11 +1,14 @@
 """A live console for a real browser: ``openisales serve`` in a subprocess, set up through the CLI.
 
 The server speaks TLS with its self-signed certificate (as ``serve`` does by
-default), runs the dispatcher with the built-in simulator gateway (so running
-campaigns really dial), and has two VDNs with an API key each and the four
-operators of ``tests/console/conftest.py``: root (admin), sup1 (supervisor of
-VDN 1), view1 (viewer of VDN 1) and sup2 (supervisor of VDN 2). Shared by the
-browser tests (``conftest.py``) and the screenshot script (``screenshots.py``).
+default), runs the dispatcher with no default gateway, as ``make serve`` does (a
+campaign given the built-in simulator, through the API or the console, really
+dials; one that names no gateway does not), gives up a failed result push at
+once (``OPENISALES_PUSH_MAX_PUSHES=1``, so it is listed for a resend), and has
+two VDNs with an API key each and the four operators of
+``tests/console/conftest.py``: root (admin), sup1 (supervisor of VDN 1), view1
+(viewer of VDN 1) and sup2 (supervisor of VDN 2). Shared by the browser tests
+(``conftest.py``) and the screenshot script (``screenshots.py``).
 """
 
 from __future__ import annotations
@@ -138,7 +141,11 @@ def running(
     """The live server on ``engine`` ("sqlite": the embedded default in ``tmp``)."""
     env = {
         "OPENISALES_WORKER": "true",  # the dispatcher inside serve, on PostgreSQL too
-        "OPENISALES_GATEWAY": "simulator",  # campaigns that name no gateway are dialled
+        # as `make serve`: a campaign is dialled once it is given a gateway (API or console)
+        "OPENISALES_GATEWAY": "",
+        # a result push that fails is failed at once (listed for a resend), not retried
+        "OPENISALES_PUSH_MAX_PUSHES": "1",
+        "OPENISALES_PUSH_TIMEOUT_S": "2",
         "OPENISALES_CALLDATA_MIN_INTERVAL_S": "0",
         "OPENISALES_LOG_LEVEL": "warning",
         **(extra or {}),

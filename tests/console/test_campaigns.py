@@ -415,3 +415,126 @@ async def test_display_results_group_the_failure_codes(noon: Console) -> None:
     cid, _, browser = await reserved_retry(console)
     page = await browser.get(f"/console/vdn/1/campaigns/{cid}")
     assert "OB1 Reached: 1" in page.text
+
+
+# ---- Dialling ---------------------------------------------------------------
+
+
+async def dialing_of(console: Console, campaign_id: int) -> dict[str, Any]:
+    async with api(console) as client:
+        reply = await client.get_dialing(campaign_id)
+    assert reply["resultCode"] == "0200000", reply
+    found: dict[str, Any] = reply["data"]
+    return found
+
+
+async def test_the_dialling_form_chooses_the_simulator_as_the_api_does(console: Console) -> None:
+    async with api(console) as client:
+        cid = await make_campaign(client, "Dial me", initStatus=3)
+        # set through the API: a seed the form does not show, kept while the gateway stays
+        reply = await client.set_dialing(
+            cid, {"gateway": "simulator", "gatewayConfig": {"seed": 7}, "maxConcurrency": 3}
+        )
+        assert reply["resultCode"] == "0200000", reply
+    browser = await console.login("sup1")
+    page = await browser.get(f"/console/vdn/1/campaigns/{cid}")
+    assert page.status_code == 200
+    assert 'aria-label="Dialling settings"' in page.text
+    assert re.search(r'data-dialing="gateway">simulator<', page.text)
+    assert re.search(r'data-dialing="concurrency">3 calls at once<', page.text)
+
+    reply = await browser.post(
+        f"/console/vdn/1/campaigns/{cid}/dialing",
+        {
+            "gateway": "simulator",
+            "agents": "2033, 2034,,",
+            "mix": "powered-off",
+            "ring_s": "1.5",
+            "max_concurrency": "2",
+        },
+    )
+    assert reply.status_code == 303, reply.text
+    assert await dialing_of(console, cid) == {
+        "gateway": "simulator",
+        "gatewayConfig": {
+            "seed": 7,
+            "agents": ["2033", "2034"],
+            "mix": {"00548": 1},
+            "ring_s": 1.5,
+        },
+        "maxConcurrency": 2,
+    }
+    page = await browser.get(f"/console/vdn/1/campaigns/{cid}?done=dialing")
+    assert "Dialling settings saved." in page.text
+    assert re.search(r'data-dialing="agents">2033, 2034<', page.text)
+    assert "every phone powered off (00548)" in page.text
+    assert re.search(r'<option value="powered-off" selected>', page.text)
+
+    # back to the server default: the simulator's settings go with it
+    reply = await browser.post(
+        f"/console/vdn/1/campaigns/{cid}/dialing", {"gateway": "", "max_concurrency": ""}
+    )
+    assert reply.status_code == 303, reply.text
+    assert await dialing_of(console, cid) == {
+        "gateway": "",
+        "gatewayConfig": {},
+        "maxConcurrency": None,
+    }
+    entries = await audit.search(console.ctx.engine, Filter(vdns=[1], action="campaign.dialing"))
+    assert [e.actor for e in entries] == [
+        "operator:sup1",
+        "operator:sup1",
+        f"ak:{console.tenants[1].ak}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "refused"),
+    [
+        ({"gateway": "simulator", "max_concurrency": "0"}, "02000007 maxConcurrency"),
+        ({"gateway": "simulator", "max_concurrency": "many"}, "02000006 maxConcurrency"),
+        ({"gateway": "carrier-pigeon"}, "02000007 gateway"),
+        ({"gateway": "webhook", "webhook_url": "ftp://x.example"}, "02000007 gatewayConfig.url"),
+        ({"gateway": "simulator", "ring_s": "-1"}, "02000007 gatewayConfig.ring_s"),
+        ({"gateway": "simulator", "mix": "sometimes"}, "02000007 gatewayConfig.mix"),
+    ],
+)
+async def test_a_refused_dialling_form_shows_the_code_and_changes_nothing(
+    console: Console, fields: dict[str, str], refused: str
+) -> None:
+    code, field = refused.split()
+    async with api(console) as client:
+        cid = await make_campaign(client, "Dial refused", initStatus=3)
+    browser = await console.login("sup1")
+    reply = await browser.post(f"/console/vdn/1/campaigns/{cid}/dialing", fields)
+    assert reply.status_code == 400
+    assert error_code(reply.text) == code
+    assert field in reply.text.split('id="dialing-error"')[1].split("</p>")[0]
+    for key, value in fields.items():  # the form keeps what was typed (in its text inputs)
+        if key not in ("gateway", "mix"):
+            assert f'value="{html.escape(value)}"' in reply.text
+    assert await dialing_of(console, cid) == {
+        "gateway": "",
+        "gatewayConfig": {},
+        "maxConcurrency": None,
+    }
+    assert not await audit.search(console.ctx.engine, Filter(vdns=[1], action="campaign.dialing"))
+
+
+async def test_only_operators_of_the_vdn_set_the_dialling(console: Console) -> None:
+    async with api(console) as client:
+        cid = await make_campaign(client, "Dial guarded", initStatus=3)
+    viewer = await console.login("view1")
+    page = await viewer.get(f"/console/vdn/1/campaigns/{cid}")
+    assert page.status_code == 200
+    assert re.search(r'data-dialing="gateway">server default', page.text)
+    assert 'aria-label="Dialling settings"' not in page.text  # no form for a viewer
+    forged = await viewer.post(f"/console/vdn/1/campaigns/{cid}/dialing", {"gateway": "simulator"})
+    assert forged.status_code == 403
+    other = await console.login("sup2")
+    foreign = await other.post(f"/console/vdn/1/campaigns/{cid}/dialing", {"gateway": "simulator"})
+    assert foreign.status_code == 404
+    sup = await console.login("sup1")
+    missing = await sup.post("/console/vdn/1/campaigns/999999/dialing", {"gateway": "simulator"})
+    assert missing.status_code == 404
+    assert (await dialing_of(console, cid))["gateway"] == ""

@@ -17,11 +17,11 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from openisales.console import campaign_form, charts
+from openisales.console import campaign_form, charts, dialing_form
 from openisales.console.campaign_form import Typed
 from openisales.console.overview import STATUS_NAMES, overview_of
 from openisales.console.page import Page, error_page, view
-from openisales.domain import policy_text
+from openisales.domain import dialing_config as dialing_rules, policy_text
 from openisales.domain.attempt import RESULT_TYPES
 from openisales.domain.campaign import (
     CREATE_V1_SPEC,
@@ -34,8 +34,15 @@ from openisales.domain.campaign import (
 from openisales.domain.operator import Permission
 from openisales.domain.retry_policy import RetryPolicy, policy_from_stored
 from openisales.domain.schedule import SLOTS
-from openisales.errors import OpenISalesError
-from openisales.services import activity, business_results, campaigns, obs_results, outcomes
+from openisales.errors import NotFound, OpenISalesError
+from openisales.services import (
+    activity,
+    business_results,
+    campaigns,
+    dialing_config,
+    obs_results,
+    outcomes,
+)
 
 FORM_BYTES = 262_144
 QUEUE_ROWS = 50
@@ -47,6 +54,7 @@ NOTICES = {
     "saved": "Campaign saved.",
     "paused": "Campaign paused.",
     "resumed": "Campaign resumed.",
+    "dialing": "Dialling settings saved.",
     "resent": "{} push(es) queued again.",
 }
 
@@ -119,13 +127,19 @@ async def _figures(page: Page, cid: int) -> dict[str, Any] | None:
 
 
 async def _campaign_page(
-    page: Page, cid: int, status: int = 200, error: Refusal | None = None
+    page: Page,
+    cid: int,
+    status: int = 200,
+    error: Refusal | None = None,
+    dialing_typed: dict[str, str] | None = None,
+    dialing_error: Refusal | None = None,
 ) -> Response:
     vdn_id, settings = page.vdn_id, page.ctx.settings
     assert vdn_id is not None and page.tz is not None
     figures = await _figures(page, cid)
     if figures is None:
         return _not_found(page)
+    dialing = await dialing_config.get_dialing(page.engine, vdn_id=vdn_id, campaign_id=cid)
     c: Campaign = figures["state"].campaign
     period = page.request.query_params.get("period", "")
     if period not in outcomes.PERIODS:
@@ -178,6 +192,14 @@ async def _campaign_page(
         queue=queue,
         queue_rows=QUEUE_ROWS,
         failed=failed,
+        dialing=dialing,
+        dialing_now=dialing_form.from_settings(dialing),
+        dialing_typed=dialing_typed or dialing_form.from_settings(dialing),
+        dialing_error=dialing_error,
+        gateways=dialing_form.GATEWAYS,
+        mixes=dialing_form.MIXES,
+        server_gateway=settings.gateway,
+        default_concurrency=settings.default_concurrency,
         refresh_ms=REFRESH_MS,
         can_operate=page.may(Permission.OPERATE),
         **figures,
@@ -219,6 +241,32 @@ async def pause(page: Page) -> Response:
 @view(Permission.OPERATE)
 async def resume(page: Page) -> Response:
     return await _transition(page, campaigns.resume, "resumed")
+
+
+@view(Permission.OPERATE)
+async def set_dialing(page: Page) -> Response:
+    """The dialling form: the dialing API's checks, codes and service (``campaign.dialing``)."""
+    cid, vdn_id = campaign_id(page), page.vdn_id
+    if cid is None or vdn_id is None:
+        return _not_found(page)
+    typed = dialing_form.from_form(await page.form(FORM_BYTES))
+    try:
+        current = await dialing_config.get_dialing(page.engine, vdn_id=vdn_id, campaign_id=cid)
+        checked = dialing_rules.SPEC.check(dialing_form.body(typed, current))
+        assert checked is not None  # the spec is required
+        await dialing_config.set_dialing(
+            page.engine,
+            vdn_id=vdn_id,
+            campaign_id=cid,
+            settings=dialing_rules.check(checked),
+            now=page.now,
+            actor=page.actor,
+        )
+    except NotFound:
+        return _not_found(page)
+    except OpenISalesError as exc:
+        return await _campaign_page(page, cid, 400, dialing_typed=typed, dialing_error=refusal(exc))
+    return page.redirect(page.vdn_path(f"/campaigns/{cid}"), done="dialing")
 
 
 # ---- New and edit ------------------------------------------------------------
@@ -376,6 +424,7 @@ ROUTES: list[BaseRoute] = [
     Route("/console/vdn/{vdn}/campaigns/{id}/live", campaign_live, methods=["GET"]),
     Route("/console/vdn/{vdn}/campaigns/{id}/pause", pause, methods=["POST"]),
     Route("/console/vdn/{vdn}/campaigns/{id}/resume", resume, methods=["POST"]),
+    Route("/console/vdn/{vdn}/campaigns/{id}/dialing", set_dialing, methods=["POST"]),
     Route("/console/vdn/{vdn}/campaigns/{id}/edit", edit_campaign, methods=["GET"]),
     Route("/console/vdn/{vdn}/campaigns/{id}/edit", save_campaign, methods=["POST"]),
 ]
