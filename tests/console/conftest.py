@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 
 from openisales.api.app import build_context
 from openisales.api.context import AppContext
+from openisales.auth import passwords
 from openisales.auth.vault import Vault
 from openisales.client import AsyncClient
 from openisales.clock import FixedClock
@@ -77,6 +79,17 @@ class Console:
         tenant = self.tenants[vdn_id]
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=BASE_URL)  # type: ignore[arg-type]
         return AsyncClient(BASE_URL, tenant.ak, tenant.sk, vdn_id=vdn_id, http=http)
+
+
+# The KDF's cost is the production setting's business (tests/contract/test_operators.py
+# and tests/browser use it); here it would only slow every login and fixture down.
+_CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def _cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(passwords, "_hasher", lambda: _CHEAP)
+    monkeypatch.setattr(passwords, "_dummy", lambda: _CHEAP.hash("no such operator"))
 
 
 @pytest.fixture
