@@ -431,6 +431,13 @@ class Settings:
         low=0,
     )
     claim_batch: int = setting(500, "records a dispatcher claims at once", low=1)
+    dispatch_poll_s: float = setting(
+        1.0,
+        "longest rest, in seconds, of a dispatcher with nothing to claim: it also wakes at the "
+        "earliest due time of its campaigns and on due notices (`dialing.md`)",
+        low=0.05,
+        high=10,
+    )
     default_concurrency: int = setting(
         100, "calls in progress per campaign without `maxConcurrency`", low=1
     )

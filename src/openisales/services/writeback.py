@@ -9,10 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.auth.replay import REPLAYED, ReplayGuard
 from openisales.domain.business_result import sub_status_belongs
+from openisales.domain.calldata import DataStatus
 from openisales.domain.writeback import Outcome, WriteBackRequest, plan
 from openisales.errors import AuthError, Conflict, NotFound, StorageError
 from openisales.store import (
     busi_results,
+    dispatch,
     writeback as records,
     writeback_batch as batch,
     writeback_fast as fast_path,
@@ -123,12 +125,15 @@ async def write_back(
     result push, the transactional path below runs: the nonce first, then the
     record locked (``SELECT … FOR UPDATE``), so concurrent write-backs for one
     record serialise.
+
+    Once committed, a retry due within a dispatcher's longest rest is
+    announced to the dispatchers (``store.dispatch.announce``).
     """
     vdn_id = request.vdn_id
     result_id = compose(vdn_id, (await ids.take(vdn_id, "result"))[0])
     progress = _Progress()
     try:
-        return await _apply(engine, definitions, request, result_id, replay, fast, progress)
+        outcome = await _apply(engine, definitions, request, result_id, replay, fast, progress)
     except (StorageError, FlushCancelled) as exc:
         if not progress.sent or (isinstance(exc, StorageError) and not exc.uncertain):
             raise  # nothing went out, or the database refused it: nothing is written
@@ -144,6 +149,10 @@ async def write_back(
         if isinstance(exc, StorageError):
             raise
         raise StorageError("database operation failed", result_code=WRITE_FAILED) from exc
+    if outcome.reschedule and outcome.status == DataStatus.WAITING and outcome.next_call_time:
+        # committed: a retry due within a dispatcher's poll interval is announced
+        await dispatch.announce(engine, outcome.next_call_time, request.now)
+    return outcome
 
 
 async def _apply(

@@ -4,27 +4,44 @@ A claim marks records as being called in the same statement that selects
 them: on PostgreSQL the selection is ``FOR UPDATE SKIP LOCKED`` under a lock
 on the campaign row (which also makes the concurrency cap exact across
 workers); on SQLite the whole transaction runs under ``BEGIN IMMEDIATE``.
+
+Due notices (the end of this module) tell dispatchers that a record falls due
+sooner than they may know: a dispatcher reads the earliest due time of its
+campaigns (:func:`next_due`) after every round that left nothing to do, and
+rests at most its poll interval, so only a record due within that interval of
+being scheduled needs a notice. On PostgreSQL a notice is a ``NOTIFY`` on
+:data:`CHANNEL`; on SQLite, where the dispatcher runs inside the server, it is
+a call to the dispatchers of this process. A notice is only a wake-up: claims
+stay the only source of truth.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import weakref
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+import asyncpg  # type: ignore[import-untyped]
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.domain.calldata import DataStatus
 from openisales.domain.dialing import Claim, DialingCampaign, dialing_campaign
 from openisales.store import outbox, records
-from openisales.store.tables import campaign, data, vdn
+from openisales.store.batching import Batcher
+from openisales.store.tables import UTCDateTime, campaign, data, vdn
 
 CALLING = int(DataStatus.CALLING)
 WAITING = int(DataStatus.WAITING)
 AWAITING = int(DataStatus.AWAITING_RESULT)
 COMPLETED = int(DataStatus.COMPLETED)
 RUNNING = 2
+SCHEDULED_FIRST = (0, 1)  # claim passes by ``priority``: retries and appointments, first calls
 
 log = logging.getLogger("openisales.store")
 
@@ -96,6 +113,19 @@ CLAIMED_COLUMNS = (
 )
 
 
+def row_tuple(name: str, columns: Iterable[sa.ColumnElement[Any]]) -> Any:
+    """A named-tuple class with the names of ``columns``, to read rows of them into.
+
+    Its fields read at a twentieth of the cost of a SQLAlchemy row's
+    attributes (measured), which counts where every claimed or locked row has
+    a dozen of them read.
+    """
+    return namedtuple(name, [column.name for column in columns])
+
+
+_ClaimedRow = row_tuple("_ClaimedRow", CLAIMED_COLUMNS)
+
+
 async def claim(
     conn: AsyncConnection,
     *,
@@ -109,44 +139,35 @@ async def claim(
     agents: frozenset[str] | None,
     fallback_before: datetime | None,
     reserved_for: str | None = None,
+    first_calls: bool = True,
 ) -> list[Claim]:
     """Mark up to ``limit`` due records as being called and return them.
 
-    Due: waiting with ``next_call_time <= now``. Scheduled records (retries,
-    appointments: ``priority`` 0) are claimed before first calls, so a backlog
-    of new data never delays a retry past its time. A record reserved for an
-    agent is due only when ``agents`` is None (the gateway routes by work
-    number), the agent is in ``agents``, or it has waited since before
-    ``fallback_before``. ``reserved_for`` claims only records reserved for that
-    agent (preview pull).
+    :func:`claim_rows` then :func:`claims`; see there.
     """
-    claimed: list[Claim] = []
-    for priority in (0, 1):
-        if len(claimed) >= limit:
-            break
-        claimed += await _claim_pass(
+    return claims(
+        await claim_rows(
             conn,
             vdn_id=vdn_id,
             campaign_id=campaign_id,
-            priority=priority,
             worker=worker,
-            limit=limit - len(claimed),
+            limit=limit,
             now=now,
             lease_until=lease_until,
             today=today,
             agents=agents,
             fallback_before=fallback_before,
             reserved_for=reserved_for,
+            first_calls=first_calls,
         )
-    return claimed
+    )
 
 
-async def _claim_pass(
+async def claim_rows(
     conn: AsyncConnection,
     *,
     vdn_id: int,
     campaign_id: int,
-    priority: int,
     worker: str,
     limit: int,
     now: datetime,
@@ -154,8 +175,75 @@ async def _claim_pass(
     today: str,
     agents: frozenset[str] | None,
     fallback_before: datetime | None,
+    reserved_for: str | None = None,
+    first_calls: bool = True,
+) -> list[sa.Row[Any]]:
+    """Mark up to ``limit`` due records as being called; their rows (:data:`CLAIMED_COLUMNS`).
+
+    Due: waiting with ``next_call_time <= now``. Scheduled records (retries,
+    appointments: ``priority`` 0) are claimed before first calls, so a backlog
+    of new data never delays a retry past its time. A record reserved for an
+    agent is due only when ``agents`` is None (the gateway routes by work
+    number), the agent is in ``agents``, or it has waited since before
+    ``fallback_before``. ``reserved_for`` claims only records reserved for that
+    agent (preview pull). ``first_calls`` False claims scheduled records only.
+
+    One statement per priority: a single statement for both, the first calls'
+    ``LIMIT`` computed from what the scheduled ones took, is planned without
+    knowing its limit on PostgreSQL, and measured about five times slower.
+    The rows are mapped by :func:`claims`, which a caller may do after its
+    transaction (and its locks) ended.
+    """
+    passes = SCHEDULED_FIRST if first_calls else SCHEDULED_FIRST[:1]
+    common: dict[str, Any] = {
+        "vdn_id": vdn_id,
+        "campaign_id": campaign_id,
+        "now": now,
+        "agents": agents,
+        "fallback_before": fallback_before,
+        "reserved_for": reserved_for,
+    }
+    claiming: dict[str, Any] = {
+        "worker": worker,
+        "lease_until": lease_until,
+        "today": today,
+        "now": now,
+    }
+    rows: list[sa.Row[Any]] = []
+    for priority in passes:
+        if len(rows) >= limit:
+            break
+        due = _due(priority=priority, limit=limit - len(rows), **common).cte("due")
+        rows += (await conn.execute(_claiming(due, vdn_id, **claiming))).all()
+    return rows
+
+
+def claims(rows: Iterable[sa.Row[Any]]) -> list[Claim]:
+    """Claimed rows as :class:`Claim` values (numbers decoded)."""
+    return [
+        Claim(
+            record=records.record(row),
+            caller=row.caller,
+            call_data=row.call_data,
+            reserved_work_no=row.reserved_work_no,
+            next_call_time=row.next_call_time,
+        )
+        for row in map(_ClaimedRow._make, rows)
+    ]
+
+
+def _due(
+    *,
+    vdn_id: int,
+    campaign_id: int,
+    priority: int,
+    limit: Any,
+    now: datetime,
+    agents: frozenset[str] | None,
+    fallback_before: datetime | None,
     reserved_for: str | None,
-) -> list[Claim]:
+) -> sa.Select[Any]:
+    """The ids of up to ``limit`` due records of one priority, oldest due first, locked."""
     due: list[sa.ColumnElement[bool]] = [
         data.c.vdn_id == vdn_id,
         data.c.campaign_id == campaign_id,
@@ -172,18 +260,23 @@ async def _claim_pass(
         if fallback_before is not None:
             reservation.append(data.c.next_call_time <= fallback_before)
         due.append(sa.or_(*reservation))
-    # A materialised CTE: PostgreSQL may otherwise evaluate a LIMIT subquery in
-    # ``WHERE ... IN`` more than once and update more rows than asked.
-    chosen = (
+    # A materialised CTE (by the caller): PostgreSQL may otherwise evaluate a
+    # LIMIT subquery in ``WHERE ... IN`` more than once and update more rows than asked.
+    return (
         sa.select(data.c.data_id)
         .where(*due)
         .order_by(data.c.next_call_time, data.c.data_id)
         .limit(limit)
         .with_for_update(skip_locked=True)
-        .cte("due")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
-    stmt = (
+
+
+def _claiming(
+    chosen: sa.CTE, vdn_id: int, *, worker: str, lease_until: datetime, today: str, now: datetime
+) -> Any:
+    """The UPDATE that marks the records ``chosen`` (a CTE of ids) as being called."""
+    chosen = chosen.prefix_with("MATERIALIZED", dialect="postgresql")
+    return (
         sa.update(data)
         .where(data.c.vdn_id == vdn_id, data.c.data_id == chosen.c.data_id)
         .values(
@@ -199,16 +292,6 @@ async def _claim_pass(
         )
         .returning(*CLAIMED_COLUMNS)
     )
-    return [
-        Claim(
-            record=records.record(row),
-            caller=row.caller,
-            call_data=row.call_data,
-            reserved_work_no=row.reserved_work_no,
-            next_call_time=row.next_call_time,
-        )
-        for row in await conn.execute(stmt)
-    ]
 
 
 class Expired(NamedTuple):
@@ -311,3 +394,175 @@ async def _push(conn: AsyncConnection, completed: list[sa.Row[Any]], now: dateti
     for vdn_id, data_ids in by_vdn.items():
         await outbox.enqueue_completed(conn, vdn_id, data_ids, now)
     return len(completed)
+
+
+async def next_due(
+    conn: AsyncConnection,
+    campaigns: Iterable[tuple[int, int]],
+    after: datetime,
+    *,
+    first_calls: bool = True,
+) -> datetime | None:
+    """The earliest ``next_call_time`` after ``after`` of the waiting records of ``campaigns``.
+
+    One statement: a probe of the claim index per campaign and priority, each
+    the first entry of a range (``first_calls`` False: scheduled records
+    only). Records due at ``after`` or earlier are left out: those a claim at
+    ``after`` did not take (reserved for an absent agent, held by another
+    transaction) are not worth waking for.
+    """
+    probes = [
+        sa.select(sa.func.min(data.c.next_call_time).label("due")).where(
+            data.c.vdn_id == vdn_id,
+            data.c.campaign_id == campaign_id,
+            data.c.status == WAITING,
+            data.c.priority == priority,
+            data.c.next_call_time > after,
+        )
+        for vdn_id, campaign_id in campaigns
+        for priority in (SCHEDULED_FIRST if first_calls else SCHEDULED_FIRST[:1])
+    ]
+    if not probes:
+        return None
+    union = sa.union_all(*probes).subquery()
+    stmt = sa.select(sa.type_coerce(sa.func.min(union.c.due), UTCDateTime))
+    due: datetime | None = (await conn.execute(stmt)).scalar()
+    return due
+
+
+# ---------------------------------------------------------------- due notices
+
+CHANNEL = "openisales_due"
+# Dispatchers rest at most this long between reads of the earliest due time
+# (the upper bound of OPENISALES_DISPATCH_POLL_S): a record due later than
+# this after it was scheduled is found by that read in time, without a notice.
+NOTICE_WITHIN_S = 10.0
+
+Notice = Callable[[datetime], None]  # a record falls due at the time given
+
+_local: list[Notice] = []  # the dispatchers running in this process
+_collected: ContextVar[list[datetime] | None] = ContextVar("openisales_due", default=None)
+_announcers: weakref.WeakKeyDictionary[AsyncEngine, Batcher[datetime, None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def needs_notice(due: datetime, now: datetime) -> bool:
+    """Whether a record scheduled at ``now`` for ``due`` may fall due before a dispatcher looks."""
+    return (due - now).total_seconds() < NOTICE_WITHIN_S
+
+
+def listen_locally(notice: Notice) -> Callable[[], None]:
+    """Hear this process's notices (SQLite); returns the function that stops it."""
+    _local.append(notice)
+    return lambda: _local.remove(notice)
+
+
+@contextmanager
+def collecting() -> Iterator[list[datetime]]:
+    """The due times that outcomes recorded in this block would announce, kept here instead.
+
+    A dispatcher records its own gateways' outcomes inside this block and
+    wakes itself once they are committed: no other dispatcher needs to hear.
+    """
+    kept: list[datetime] = []
+    token = _collected.set(kept)
+    try:
+        yield kept
+    finally:
+        _collected.reset(token)
+
+
+def _payload(due: datetime) -> str:
+    return f"{due.timestamp():.6f}"
+
+
+def parse_notice(payload: str) -> datetime | None:
+    """A notice's due time; None when the payload is not one (treat as due now)."""
+    try:
+        return datetime.fromtimestamp(float(payload), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _hear(due: datetime) -> None:
+    for notice in list(_local):
+        notice(due)
+
+
+async def notice_in(conn: AsyncConnection, due: datetime, now: datetime) -> None:
+    """Announce, inside the transaction that schedules it, a record due at ``due``.
+
+    On PostgreSQL the ``NOTIFY`` is delivered when the transaction commits
+    (and never if it rolls back). On SQLite this process's dispatchers hear it
+    at once; they cannot read before the commit, as the one connection is
+    this transaction's until then.
+    """
+    if not needs_notice(due, now):
+        return
+    kept = _collected.get()
+    if kept is not None:
+        kept.append(due)
+    elif conn.dialect.name == "postgresql":
+        await conn.execute(sa.select(sa.func.pg_notify(CHANNEL, _payload(due))))
+    else:
+        _hear(due)
+
+
+async def announce(engine: AsyncEngine, due: datetime, now: datetime) -> None:
+    """Announce, after its transaction committed, a record due at ``due``; never raises.
+
+    On PostgreSQL concurrent announcements share one ``NOTIFY`` (a batch),
+    sent after each of them was made, in a transaction that does not wait for
+    its WAL flush (a notice needs no durability). A notice that cannot be sent
+    is logged and dropped: dispatchers find the record at their next poll.
+    """
+    if not needs_notice(due, now):
+        return
+    if engine.dialect.name != "postgresql":
+        _hear(due)
+        return
+    announcer = _announcers.get(engine)
+    if announcer is None:
+        target = weakref.ref(engine)  # the batcher must not keep its engine alive
+
+        async def flush(dues: list[datetime]) -> Sequence[None]:
+            alive = target()
+            if alive is not None:
+                await _notify(alive, min(dues))
+            return [None] * len(dues)
+
+        announcer = _announcers[engine] = Batcher(flush, max_size=10_000, max_in_flight=1)
+    try:
+        await announcer.submit(due)
+    except Exception as exc:  # the write it announces is committed: never fail it
+        log.warning("due notice not sent: %s", exc)
+
+
+_NOTIFY = sa.text(
+    "SELECT set_config('synchronous_commit', 'off', true), pg_notify(:channel, :payload)"
+)
+
+
+async def _notify(engine: AsyncEngine, due: datetime) -> None:
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(_NOTIFY, {"channel": CHANNEL, "payload": _payload(due)})
+
+
+async def listen(engine: AsyncEngine, notice: Callable[[str], None]) -> Any:
+    """A connection of its own (not the pool's) that LISTENs on :data:`CHANNEL`.
+
+    ``notice`` gets each notice's payload. Returns the asyncpg connection;
+    the caller watches it (``is_closed``, termination listeners) and closes it.
+    """
+    cargs, cparams = engine.dialect.create_connect_args(engine.url)
+    conn = await asyncpg.connect(
+        *cargs, **cparams, server_settings={"application_name": "openisales-due-listener"}
+    )
+    try:
+        await conn.add_listener(CHANNEL, lambda _c, _pid, _ch, payload: notice(payload))
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
