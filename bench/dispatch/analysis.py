@@ -150,6 +150,7 @@ class Timing:
     backlog_drained_at: float  # the last first attempt
     first_lateness: Quantiles  # every first attempt: dispatch - due
     lateness: Quantiles  # every retry: dispatch - scheduled
+    lateness_during_backlog: Quantiles  # retries due while first attempts were still going out
     lateness_after_backlog: Quantiles  # retries scheduled after the first attempts were done
     excess: Quantiles  # lateness beyond the wait for the records ahead in claim order
     retries_first: bool  # the claim order: due retries before first calls
@@ -192,6 +193,7 @@ def timing(
     drained = max(a.at for a in first.values())
     scheduled = {a.data_id: first[a.data_id].at + interval_s for a in retries}
     late = [a.at - scheduled[a.data_id] for a in retries]
+    during = [a.at - scheduled[a.data_id] for a in retries if scheduled[a.data_id] <= drained]
     after = [a.at - scheduled[a.data_id] for a in retries if scheduled[a.data_id] > drained]
     return Timing(
         attempts=len(attempts),
@@ -202,6 +204,7 @@ def timing(
         backlog_drained_at=drained,
         first_lateness=quantiles([a.at - due_of(a.data_id) for a in first.values()]),
         lateness=quantiles(late),
+        lateness_during_backlog=quantiles(during),
         lateness_after_backlog=quantiles(after),
         excess=quantiles(_beyond_order(first, retries, scheduled, due_of, retries_first)),
         retries_first=retries_first,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,14 +43,24 @@ class Statement:
 
 
 class _Recorder:
-    """Stands in for a connection: records each statement and returns no rows."""
+    """Stands in for a PostgreSQL connection: records each statement and returns no rows."""
+
+    dialect = pg_asyncpg.dialect()  # type: ignore[no-untyped-call]
 
     def __init__(self) -> None:
         self.statements: list[ClauseElement] = []
 
-    async def execute(self, stmt: ClauseElement) -> list[Any]:
+    async def execute(self, stmt: ClauseElement) -> _NoRows:
         self.statements.append(stmt)
+        return _NoRows()
+
+
+class _NoRows:
+    def all(self) -> list[Any]:
         return []
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(())
 
 
 async def claim_statements(worker: str, batch: int) -> list[Statement]:
