@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 from dataclasses import dataclass
@@ -33,6 +34,26 @@ class Database:
         return [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"']
 
 
+# With this set to a `cluster.sh` (shared/citus: a coordinator and its workers on this
+# machine), the database the benchmark recreates is one on that Citus cluster: dropped on
+# every node and created again with the extension and the workers registered, so that
+# `openisales migrate` distributes it (docs/scale-out.md). Its URL names the coordinator.
+CITUS_CLUSTER_ENV = "OPENISALES_BENCH_CITUS_CLUSTER"
+
+
+def recreate_on_citus(database: Database) -> bool:
+    """Recreate ``database`` on the Citus cluster of :data:`CITUS_CLUSTER_ENV`; False: not set."""
+    script = os.environ.get(CITUS_CLUSTER_ENV)
+    if not script:
+        return False
+    name = database.dbname
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"refusing an unusual database name: {name!r}")
+    for command in ("dropdb", "up"):
+        subprocess.run(["bash", script, command, name], check=True, capture_output=True)
+    return True
+
+
 class Psql(Database):
     """A ``Database`` worked on through ``psql``."""
 
@@ -51,6 +72,8 @@ class Psql(Database):
         return done.stdout.strip()
 
     def recreate(self) -> None:
+        if recreate_on_citus(self):
+            return
         for sql in self.recreate_sql():
             self.psql(sql, admin=True)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import asyncpg
 
-from common.db import Database, sqlite_connect, sqlite_time
+from common.db import Database, recreate_on_citus, sqlite_connect, sqlite_time
 
 VDN_ID = 1
 CAMPAIGN_ID = 1
@@ -101,6 +101,8 @@ class Postgres(Database):
         return await asyncpg.connect(self.url)
 
     async def recreate(self) -> None:
+        if recreate_on_citus(self):
+            return
         statements = self.recreate_sql()
         conn = await asyncpg.connect(self.admin_url)
         try:

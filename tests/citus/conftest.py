@@ -6,6 +6,12 @@ the local cluster of ``shared/citus/cluster.sh`` when it can, and sets it);
 otherwise every test here is skipped with the reason. A coordinator that is
 down is started with ``cluster.sh up`` when the script is found. Each test
 module gets a fresh database on every node of the cluster, dropped after it.
+
+``database_url`` overrides the suite's fixture: a test here that uses the
+suite's fixtures (``api``, ``engine``, ``settings``; the dialing ``rig``) runs
+on the module's database, migrated by the real ``openisales migrate`` and
+emptied before each test. Modules here import tests of the other tiers to run
+them on the cluster as they are.
 """
 
 from __future__ import annotations
@@ -15,13 +21,14 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 import sqlalchemy as sa
 
+from openisales.store.tables import metadata, schema_state
 from tests.conftest import MASTER_KEY
 
 CITUS_URL = os.environ.get("OPENISALES_TEST_CITUS_URL", "")
@@ -184,3 +191,18 @@ def openisales(url: str, *args: str, stdin: str | None = None) -> subprocess.Com
     )
     assert done.returncode == 0, done.stderr
     return done
+
+
+@pytest.fixture(scope="module")
+def migrated(citus_database: str) -> Iterator[str]:
+    """The module's database after the real `openisales migrate`."""
+    openisales(citus_database, "migrate")
+    yield citus_database
+
+
+@pytest.fixture
+async def database_url(migrated: str) -> AsyncIterator[str]:
+    """Overrides the suite's fixture: the module's Citus database, emptied for each test."""
+    names = ", ".join(n for n in sorted(metadata.tables) if n != schema_state.name)
+    await _run(migrated, f"TRUNCATE {names}")
+    yield migrated.replace("postgresql://", "postgresql+asyncpg://", 1)

@@ -2,39 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from openisales.api.app import build_context, create_app
 from openisales.config import Settings
-from openisales.store.tables import metadata, schema_state
-from tests.citus.conftest import _run, openisales
+from tests.citus.conftest import openisales
 from tests.conftest import Api, Tenant
 from tests.helpers import add_numbers, define, make_campaign
-
-WRITE_BACK_ON_CITUS = (
-    "the batched write-back (store.writeback_fast / writeback_batch) reads and writes through "
-    "unnest()-ed arrays of keys, which Citus's planner refuses on distributed tables; a "
-    "separate change (not this one) makes the write-back work on Citus"
-)
-
-
-@pytest.fixture(scope="module")
-def migrated(citus_database: str) -> Iterator[str]:
-    """The module's database after the real `openisales migrate`."""
-    openisales(citus_database, "migrate")
-    yield citus_database
-
-
-@pytest.fixture
-def database_url(migrated: str) -> Iterator[str]:
-    """Overrides the suite's fixture: the module's Citus database, emptied for each test."""
-    names = ", ".join(n for n in sorted(metadata.tables) if n != schema_state.name)
-    asyncio.run(_run(migrated, f"TRUNCATE {names}"))
-    yield migrated.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
 @pytest.fixture
@@ -70,7 +47,6 @@ async def test_tenants_stay_apart_on_a_distributed_schema(api: Api) -> None:
         assert other["resultCode"] != "0200000"
 
 
-@pytest.mark.xfail(strict=True, reason=WRITE_BACK_ON_CITUS)
 async def test_a_write_back_completes_the_record(api: Api) -> None:
     await _write_back(api)
 

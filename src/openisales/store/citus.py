@@ -18,6 +18,7 @@ touched other distributed tables over several connections.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -108,6 +109,43 @@ async def enabled(conn: AsyncConnection) -> bool:
         return False
     found = await conn.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'citus'"))
     return found.first() is not None
+
+
+_known: weakref.WeakKeyDictionary[sa.Engine, bool] = weakref.WeakKeyDictionary()
+
+
+async def distributed(conn: AsyncConnection) -> bool:
+    """:func:`enabled`, asked once per engine (a database does not change kind under it)."""
+    engine = conn.sync_engine
+    known = _known.get(engine)
+    if known is None:
+        known = _known[engine] = await enabled(conn)
+    return known
+
+
+async def tenants(
+    conn: AsyncConnection,
+    table: sa.Table,
+    *where: sa.ColumnElement[bool],
+    oldest: sa.ColumnElement[object],
+) -> list[int | None]:
+    """The VDNs to run a cross-tenant statement for, one by one, on ``table``'s rows ``where``.
+
+    Citus runs no multi-shard statement that locks rows (``FOR UPDATE``) or
+    limits what it changes: there such work runs once per VDN that has rows
+    ``where`` (found by one multi-shard ``SELECT``, which Citus runs), with
+    ``vdn_id`` given, so that each statement goes to one shard; the VDN whose
+    ``oldest`` is the smallest goes first, so that a limit shared by the VDNs
+    serves the longest-waiting rows first. Elsewhere the answer is ``[None]``:
+    one statement for every VDN, as before.
+    """
+    if not await distributed(conn):
+        return [None]
+    key = table.c[SHARD_KEY]
+    found = await conn.execute(
+        sa.select(key).where(*where).group_by(key).order_by(sa.func.min(oldest), key)
+    )
+    return [int(row[0]) for row in found]
 
 
 async def distribute(conn: AsyncConnection) -> list[Step]:

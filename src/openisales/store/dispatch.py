@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openisales.domain.calldata import DataStatus
 from openisales.domain.dialing import Claim, DialingCampaign, dialing_campaign
-from openisales.store import outbox, records
+from openisales.store import citus, outbox, records
 from openisales.store.batching import Batcher
 from openisales.store.tables import UTCDateTime, campaign, data, vdn
 
@@ -331,17 +331,27 @@ def _complete(chosen: Any, reason: str, now: datetime) -> Any:
 
 
 async def complete_overdue_results(conn: AsyncConnection, now: datetime, limit: int) -> int:
-    """Answered records whose business write-back did not arrive in time complete."""
-    overdue = (
-        sa.select(data.c.vdn_id, data.c.data_id)
-        .where(data.c.status == AWAITING, data.c.next_call_time <= now)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("overdue")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
-    )
-    result = await conn.execute(_complete(overdue, "no-writeback", now))
-    return await _push(conn, list(result), now)
+    """Answered records whose business write-back did not arrive in time complete.
+
+    On Citus one statement per VDN that has such records (``citus.tenants``).
+    """
+    due = (data.c.status == AWAITING, data.c.next_call_time <= now)
+    done = 0
+    for vdn_id in await citus.tenants(conn, data, *due, oldest=data.c.next_call_time):
+        tenant = () if vdn_id is None else (data.c.vdn_id == vdn_id,)
+        overdue = (
+            sa.select(data.c.vdn_id, data.c.data_id)
+            .where(*tenant, *due)
+            .limit(limit - done)
+            .with_for_update(skip_locked=True)
+            .cte("overdue")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
+        result = await conn.execute(_complete(overdue, "no-writeback", now))
+        done += await _push(conn, list(result), now)
+        if done >= limit:
+            break
+    return done
 
 
 async def complete_ended_campaigns(conn: AsyncConnection, now: datetime, limit: int) -> int:

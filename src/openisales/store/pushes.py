@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openisales.domain.push import push_id
+from openisales.store import citus
 from openisales.store.outbox import DELIVERED, FAILED, PENDING
 from openisales.store.tables import push_outbox as po
 
@@ -126,26 +127,32 @@ async def claim_due(
     ]
     if skip_urls:
         where.append(po.c.url.not_in(sorted(skip_urls)))
-    chosen = (
-        sa.select(po.c.vdn_id, po.c.data_id, po.c.seq)
-        .where(*where)
-        .order_by(po.c.next_attempt_at, po.c.vdn_id, po.c.data_id, po.c.seq)
-        .limit(limit)
-        .with_for_update(of=po, skip_locked=True)
-        .cte("due")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
-    )
-    stmt = (
-        sa.update(po)
-        .where(
-            po.c.vdn_id == chosen.c.vdn_id,
-            po.c.data_id == chosen.c.data_id,
-            po.c.seq == chosen.c.seq,
+    rows: list[Claimed] = []
+    # On Citus one claim per VDN with due rows (``citus.tenants``): each locks one shard.
+    for vdn_id in await citus.tenants(conn, po, *where, oldest=po.c.next_attempt_at):
+        if len(rows) >= limit:
+            break
+        tenant = () if vdn_id is None else (po.c.vdn_id == vdn_id,)
+        chosen = (
+            sa.select(po.c.vdn_id, po.c.data_id, po.c.seq)
+            .where(*tenant, *where)
+            .order_by(po.c.next_attempt_at, po.c.vdn_id, po.c.data_id, po.c.seq)
+            .limit(limit - len(rows))
+            .with_for_update(of=po, skip_locked=True)
+            .cte("due")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
         )
-        .values(attempts=po.c.attempts + 1, next_attempt_at=lease_until)
-        .returning(po.c.vdn_id, po.c.data_id, po.c.seq, po.c.url, po.c.payload, po.c.attempts)
-    )
-    rows = [Claimed(**r._asdict()) for r in await conn.execute(stmt)]
+        stmt = (
+            sa.update(po)
+            .where(
+                po.c.vdn_id == chosen.c.vdn_id,
+                po.c.data_id == chosen.c.data_id,
+                po.c.seq == chosen.c.seq,
+            )
+            .values(attempts=po.c.attempts + 1, next_attempt_at=lease_until)
+            .returning(po.c.vdn_id, po.c.data_id, po.c.seq, po.c.url, po.c.payload, po.c.attempts)
+        )
+        rows += [Claimed(**r._asdict()) for r in await conn.execute(stmt)]
     return sorted(rows, key=lambda r: (r.vdn_id, r.data_id, r.seq))
 
 

@@ -16,6 +16,11 @@ committed once (the statements are in ``store.writeback_batch``). A
 write-back whose row another member of the same batch updated first is
 reported as not applied, exactly as when another process won the race.
 
+On a Citus coordinator (decision 9) a batch is split by VDN and each part
+runs the statements of ``store.writeback_tenant``, which Citus routes to the
+VDN's shard; the sessions there plan every execution with its parameters
+(``plan_cache_mode = force_custom_plan``: Citus routes by the VDN's value).
+
 Used only when the write-back writes nothing else (no result push to queue);
 otherwise the locking path in ``store.writeback`` applies.
 """
@@ -26,7 +31,7 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -42,6 +47,7 @@ from openisales.store.batching import Batcher
 from openisales.store.engine import create_engine
 from openisales.store.sql import reading, transaction, uncertain
 from openisales.store.writeback_batch import Read, ReadKey, Write, read_many, write_many
+from openisales.store.writeback_tenant import read_tenant, write_tenant
 
 log = logging.getLogger("openisales.store")
 X = TypeVar("X")
@@ -74,6 +80,26 @@ _PRUNE_SQL = sa.text(
     "DELETE FROM t_isl_auth_nonce WHERE ctid IN ("
     " SELECT ctid FROM t_isl_auth_nonce WHERE expires_at < :now LIMIT :chunk)"
 )
+# Citus runs no DELETE with a LIMIT over every shard: there each shard deletes
+# its expired nonces at once (in parallel; a few minutes' worth, once per
+# PRUNE_EVERY write-backs).
+_PRUNE_SHARDS_SQL = sa.text("DELETE FROM t_isl_auth_nonce WHERE expires_at < :now")
+
+# ``connection.info`` key: True on a Citus coordinator (set when connecting).
+DISTRIBUTED = "openisales.distributed"
+_CITUS_SQL = "SELECT 1 FROM pg_extension WHERE extname = 'citus'"
+
+
+def _on_connect(dbapi_connection: Any, record: Any) -> None:
+    """A new session: on a Citus coordinator, custom plans (see the module's docstring)."""
+    record.info[DISTRIBUTED] = dbapi_connection.run_async(_citus_session)
+
+
+async def _citus_session(driver: Any) -> bool:
+    if await driver.fetchval(_CITUS_SQL) is None:
+        return False
+    await driver.execute("SET plan_cache_mode = force_custom_plan")
+    return True
 
 
 def _drop_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
@@ -121,6 +147,7 @@ class FastPath:
         self._failure_code = failure_code
         self._timeout = timeout
         self._written = 0
+        self._distributed: bool | None = None  # known once a connection was made
         self._pruning: asyncio.Task[None] | None = None
         self._reads: Batcher[ReadKey, Read] = Batcher(
             self._read_batch, max_size=max_batch, max_in_flight=max_in_flight
@@ -153,6 +180,7 @@ class FastPath:
             pool_recycle=RECYCLE_S,
         )
         event.listen(engine.sync_engine, "checkout", _drop_if_closed)
+        event.listen(engine.sync_engine, "connect", _on_connect)
         return cls(
             engine,
             failure_code=failure_code,
@@ -181,6 +209,7 @@ class FastPath:
     async def _statement(self, run: Callable[[AsyncConnection], Awaitable[X]]) -> X:
         """``run`` on a pooled connection, which is replaced when it broke or was slow."""
         async with reading(self._engine, failure_code=self._failure_code) as conn:
+            self._distributed = bool(conn.info.get(DISTRIBUTED))
             started = time.monotonic()
             try:
                 return await run(conn)
@@ -200,12 +229,36 @@ class FastPath:
         self._observe("read", len(keys))
 
         async def run(conn: AsyncConnection) -> list[Read]:
-            return await read_many(conn, keys, timeout=self._timeout)
+            if not self._distributed:
+                return await read_many(conn, keys, timeout=self._timeout)
+            reads: list[Read | None] = [None] * len(keys)
+            for vdn_id, members in _by_tenant(k.vdn_id for k in keys):
+                part = [keys[n] for n in members]
+                found = await read_tenant(conn, vdn_id, part, timeout=self._timeout)
+                for n, read in zip(members, found, strict=True):
+                    reads[n] = read
+            return reads  # type: ignore[return-value]
 
         return await self._statement(run)
 
     async def _write_batch(self, writes: list[Write]) -> list[bool | Exception]:
         self._observe("write", len(writes))
+        if self._distributed is None:  # no connection made yet: make one to know
+            await self._statement(_nothing)
+        if not self._distributed:
+            return await self._write_part(writes)
+        answers: list[bool | Exception | None] = [None] * len(writes)
+        for _, members in _by_tenant(w.wb.vdn_id for w in writes):
+            try:
+                part = await self._write_part([writes[n] for n in members])
+            except StorageError as exc:  # this part's fate is unknown; the others' is not
+                part = [exc] * len(members)
+            for n, answer in zip(members, part, strict=True):
+                answers[n] = answer
+        return answers  # type: ignore[return-value]
+
+    async def _write_part(self, writes: list[Write]) -> list[bool | Exception]:
+        """The writes of one statement (single PostgreSQL) or one VDN (Citus)."""
         outcome = await self._write_once(writes)
         if (
             isinstance(outcome, asyncpg.PostgresError)
@@ -241,6 +294,9 @@ class FastPath:
 
         async def run(conn: AsyncConnection) -> list[bool] | asyncpg.PostgresError:
             try:
+                if self._distributed:
+                    vdn_id = writes[0].wb.vdn_id
+                    return await write_tenant(conn, vdn_id, writes, timeout=self._timeout)
                 return await write_many(conn, writes, timeout=self._timeout)
             except asyncpg.PostgresError as exc:
                 if uncertain(exc) or exc.sqlstate == "57014":
@@ -267,6 +323,21 @@ class FastPath:
         """Delete up to PRUNE_CHUNK expired nonces; never holds up a write-back."""
         try:
             async with transaction(self._engine, failure_code=self._failure_code) as conn:
-                await conn.execute(_PRUNE_SQL, {"now": now, "chunk": PRUNE_CHUNK})
+                if self._distributed:
+                    await conn.execute(_PRUNE_SHARDS_SQL, {"now": now})
+                else:
+                    await conn.execute(_PRUNE_SQL, {"now": now, "chunk": PRUNE_CHUNK})
         except StorageError:
             log.warning("expired nonces not pruned this time")
+
+
+def _by_tenant(vdn_ids: Iterable[int]) -> list[tuple[int, list[int]]]:
+    """The positions of each VDN's items, VDN by VDN in key order."""
+    groups: dict[int, list[int]] = {}
+    for n, vdn_id in enumerate(vdn_ids):
+        groups.setdefault(vdn_id, []).append(n)
+    return sorted(groups.items())
+
+
+async def _nothing(_conn: AsyncConnection) -> None:
+    return None
