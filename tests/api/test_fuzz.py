@@ -10,7 +10,9 @@ client. Any 5xx, an answer that is not the JSON envelope, a storage failure
 answer that does not match the schema declared for its status (Schemathesis's
 response-schema conformance: the success body, the business-error envelope,
 the 4xx envelopes) fails the run. Path ids point at real rows, so that bodies
-are checked past the ids; the destructive operations come last.
+are checked past the ids; the destructive operations come last. The
+operations are dealt into ``SHARDS`` tests (each with its own database), so
+that the suite's processes share the work.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings as hsettings
@@ -41,6 +44,7 @@ from tests.conftest import MASTER_KEY
 from tests.helpers import campaign_body
 
 EXAMPLES = 10  # per operation and generation mode, after the coverage phase
+SHARDS = 4  # tests the operations are dealt into, every SHARDS-th to each
 V1 = "/rest/isales/v1/openapi/campaigns/1"
 V2 = "/rest/isales/v2/openapi/campaigns/1"
 ENVELOPE_KEYS = ("resultCode", "resultDesc", "returnCode", "returnDesc")
@@ -136,12 +140,14 @@ def _seed(app: Any, auth: Signed) -> dict[str, Any]:
     }
 
 
-def _fuzz(app: Any, auth: Signed) -> tuple[list[str], dict[str, int]]:
-    """Run every operation; return the problems and the count of answers per result code."""
+def _fuzz(app: Any, auth: Signed, shard: int) -> tuple[list[str], dict[str, int]]:
+    """Run the shard's operations; return the problems and the count of answers per result code."""
     ids = _seed(app, auth)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    operations = [result.ok() for result in schema.get_all_operations()]
-    operations.sort(key=_destructive)  # stable: the document's order otherwise
+    every = [result.ok() for result in schema.get_all_operations()]
+    assert len(every) > 4 * SHARDS, "the document lost its operations"
+    every.sort(key=_destructive)  # stable: the document's order otherwise
+    operations = every[shard::SHARDS]  # the destructive ones still last
     problems: list[str] = []
     codes: dict[str, int] = {}
     for operation in operations:
@@ -195,12 +201,13 @@ def _runner(
     return run
 
 
-async def test_schemathesis_finds_no_5xx_and_no_bare_answer(settings: Settings) -> None:
+@pytest.mark.parametrize("shard", range(SHARDS))
+async def test_schemathesis_finds_no_5xx_and_no_bare_answer(settings: Settings, shard: int) -> None:
     ak, sk = await _tenant(settings.effective_database_url)
     app = create_app(settings)  # its lifespan runs in Schemathesis's event loop
     auth = Signed(ak, sk)
     try:
-        problems, codes = await asyncio.to_thread(_fuzz, app, auth)
+        problems, codes = await asyncio.to_thread(_fuzz, app, auth, shard)
     finally:
         await asyncio.to_thread(st_asgi.shutdown_lifespans)
     assert problems == []

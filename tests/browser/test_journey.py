@@ -124,9 +124,14 @@ def test_a_supervisor_runs_a_campaign_end_to_end_in_the_console(
     with live.api() as api:
         wait_for(lambda: _idle(live, campaign), what="the call in progress to end")
         placed = attempts(api, campaign)
+        assert placed < len(NUMBERS), "all dialled before the pause: nothing to resume"
+        # The figure follows: on a busy machine a count slow to compute is
+        # kept a few seconds (docs/console.md, "Figures on large campaigns").
         page.reload()
-        before = completed(page)
-        assert before == placed < len(NUMBERS), "all dialled before the pause: nothing to resume"
+        expect(figures.locator('[data-status="completed"]')).to_have_text(
+            str(placed), timeout=20_000
+        )
+        before = placed
         time.sleep(WATCHED_S)  # the window watched: about 15 dispatcher rounds
         page.reload()
         assert completed(page) == before
