@@ -125,6 +125,7 @@ class Dispatcher:
         self._waiting = False  # the last round left a campaign waiting for a free hand-off
         self._capped: set[CampaignKey] = set()  # at their cap in the last round
         self._campaigns_read: tuple[float, list[DialingCampaign]] = (float("-inf"), [])
+        self._one_trip: bool | None = None  # claims in one round trip (read at the first claim)
 
     async def report(self, reports: list[AttemptReport]) -> list[dialing.Applied]:
         """Apply attempt outcomes (the gateways' reporter).
@@ -375,27 +376,29 @@ class Dispatcher:
         agents = gateway.agents(campaign)
         fallback = self.settings.reservation_fallback_s
         today = now.astimezone(campaign.tz).date().isoformat()
-        async with transaction(self.engine) as conn:
-            if not await dispatch.lock_campaign(conn, campaign.vdn_id, campaign.campaign_id):
-                return _GONE
-            cap = campaign.max_concurrency or self.settings.default_concurrency
-            free = cap - await dispatch.count_calling(conn, campaign.vdn_id, campaign.campaign_id)
-            if free <= 0:
-                return None
-            limit = min(free, self.settings.claim_batch)
-            rows = await dispatch.claim_rows(
-                conn,
-                vdn_id=campaign.vdn_id,
-                campaign_id=campaign.campaign_id,
-                worker=self.worker_id,
-                limit=limit,
-                now=now,
-                lease_until=now + timedelta(seconds=self.settings.lease_s),
-                today=today,
-                agents=agents,
-                fallback_before=now - timedelta(seconds=fallback) if fallback is not None else None,
-                first_calls=first_calls,
-            )
+        if self._one_trip is None:
+            async with self._reading() as conn:
+                self._one_trip = await dispatch.claims_in_one_trip(conn)
+        claimed = await dispatch.claim_campaign(
+            self.engine,
+            one_trip=self._one_trip,
+            vdn_id=campaign.vdn_id,
+            campaign_id=campaign.campaign_id,
+            cap=campaign.max_concurrency or self.settings.default_concurrency,
+            batch=self.settings.claim_batch,
+            worker=self.worker_id,
+            now=now,
+            lease_until=now + timedelta(seconds=self.settings.lease_s),
+            today=today,
+            agents=agents,
+            fallback_before=now - timedelta(seconds=fallback) if fallback is not None else None,
+            first_calls=first_calls,
+        )
+        if not claimed.running:
+            return _GONE
+        if claimed.limit <= 0:
+            return None
+        rows = claimed.rows
         self.metrics.claims.inc(len(rows))
         logged = log.isEnabledFor(logging.INFO)
         tasks = []
@@ -429,7 +432,7 @@ class Dispatcher:
                         "gateway": gateway.name,
                     },
                 )
-        return _Claimed(tasks, len(rows) >= limit)
+        return _Claimed(tasks, len(rows) >= claimed.limit)
 
     async def _hand_off(
         self, campaign: DialingCampaign, gateway: Gateway, tasks: list[CallTask], now: datetime

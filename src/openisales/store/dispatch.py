@@ -34,6 +34,7 @@ from openisales.domain.calldata import DataStatus
 from openisales.domain.dialing import Claim, DialingCampaign, dialing_campaign
 from openisales.store import citus, outbox, records
 from openisales.store.batching import Batcher
+from openisales.store.sql import reading, transaction
 from openisales.store.tables import UTCDateTime, campaign, data, vdn
 
 CALLING = int(DataStatus.CALLING)
@@ -216,6 +217,122 @@ async def claim_rows(
         due = _due(priority=priority, limit=limit - len(rows), **common).cte("due")
         rows += (await conn.execute(_claiming(due, vdn_id, **claiming))).all()
     return rows
+
+
+class CampaignClaim(NamedTuple):
+    """What a claim under a campaign's lock did (:func:`claim_campaign`)."""
+
+    running: bool  # False: the campaign is gone or no longer running; nothing claimed
+    limit: int  # min(batch, cap - calls in progress): 0 when the campaign is at its cap
+    rows: list[Any]  # the claimed rows, :data:`CLAIMED_COLUMNS` (for :func:`claims`)
+
+
+# The claim in one round trip (migration 0011): the arguments' and columns' order is the function's.
+CLAIM_FUNCTION = (
+    "isl_claim(integer, bigint, integer, integer, boolean, varchar, timestamptz, "
+    "timestamptz, varchar, varchar[], timestamptz)"
+)
+_CLAIMED = len(CLAIMED_COLUMNS)
+_CLAIM_CALL = (
+    sa.text(
+        "SELECT * FROM isl_claim(:vdn_id, :campaign_id, :cap, :batch, :first_calls, :worker, "
+        ":now, :lease_until, :today, :agents, :fallback_before)"
+    )
+    .bindparams(
+        sa.bindparam("now", type_=UTCDateTime),
+        sa.bindparam("lease_until", type_=UTCDateTime),
+        sa.bindparam("fallback_before", type_=UTCDateTime),
+    )
+    .columns(
+        *(sa.column(c.name, c.type) for c in CLAIMED_COLUMNS),
+        sa.column("claim_state", sa.SmallInteger),
+        sa.column("claim_limit", sa.Integer),
+    )
+)
+# The function's claim_state: a claimed row, or the one row saying why none was
+# claimed (the campaign is not running, at its cap, nothing is due).
+_CLAIMED_ROW, _GONE_ROW, _CAPPED_ROW, _NONE_DUE_ROW = 0, 1, 2, 3
+
+
+async def claims_in_one_trip(conn: AsyncConnection) -> bool:
+    """Whether :func:`claim_campaign` may claim in one round trip on this database.
+
+    On PostgreSQL with the claim function (migration 0011), not on Citus
+    (where the migration does not create it and the statements stay apart).
+    """
+    if conn.dialect.name != "postgresql" or await citus.enabled(conn):
+        return False
+    found = await conn.execute(sa.select(sa.func.to_regprocedure(CLAIM_FUNCTION).is_not(None)))
+    return bool(found.scalar())
+
+
+async def claim_campaign(
+    engine: AsyncEngine,
+    *,
+    one_trip: bool,
+    vdn_id: int,
+    campaign_id: int,
+    cap: int,
+    batch: int,
+    worker: str,
+    now: datetime,
+    lease_until: datetime,
+    today: str,
+    agents: frozenset[str] | None,
+    fallback_before: datetime | None,
+    first_calls: bool = True,
+) -> CampaignClaim:
+    """Claim up to ``batch`` due records of a running campaign, never beyond ``cap`` in progress.
+
+    Under the campaign row's lock (exact across dispatchers): check it is
+    running, count its records being called, claim as :func:`claim_rows`
+    does, commit. ``one_trip`` (:func:`claims_in_one_trip`) does all of it in
+    one statement, in autocommit: the campaign stays locked for PostgreSQL's
+    work only, not for the round trips between statements and what the
+    caller's event loop runs meanwhile. Otherwise one transaction of
+    separate statements (SQLite, Citus).
+    """
+    if not one_trip:
+        async with transaction(engine) as conn:
+            if not await lock_campaign(conn, vdn_id, campaign_id):
+                return CampaignClaim(False, 0, [])
+            limit = min(batch, cap - await count_calling(conn, vdn_id, campaign_id))
+            if limit <= 0:
+                return CampaignClaim(True, 0, [])
+            rows = await claim_rows(
+                conn,
+                vdn_id=vdn_id,
+                campaign_id=campaign_id,
+                worker=worker,
+                limit=limit,
+                now=now,
+                lease_until=lease_until,
+                today=today,
+                agents=agents,
+                fallback_before=fallback_before,
+                first_calls=first_calls,
+            )
+            return CampaignClaim(True, limit, rows)
+    params = {
+        "vdn_id": vdn_id,
+        "campaign_id": campaign_id,
+        "cap": cap,
+        "batch": batch,
+        "first_calls": first_calls,
+        "worker": worker,
+        "now": now,
+        "lease_until": lease_until,
+        "today": today,
+        "agents": None if agents is None else sorted(agents),
+        "fallback_before": fallback_before,
+    }
+    async with reading(engine) as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        got = (await conn.execute(_CLAIM_CALL, params)).all()
+    state, limit = got[0][_CLAIMED], got[0][_CLAIMED + 1]  # never no row
+    if state == _CLAIMED_ROW:
+        return CampaignClaim(True, limit, [row[:_CLAIMED] for row in got])
+    return CampaignClaim(state != _GONE_ROW, limit, [])
 
 
 def claims(rows: Iterable[sa.Row[Any]]) -> list[Claim]:
