@@ -17,9 +17,11 @@ from openisales.domain.import_rows import (
     Row,
     RowError,
     RowParser,
+    _CalledV2,
+    record_spec,
     split_called,
 )
-from openisales.errors import Conflict
+from openisales.errors import Conflict, ParamError
 
 FULL = Header.parse(list(COLUMNS))
 
@@ -261,3 +263,33 @@ def test_duplicates_match_plan_records(rows: list[tuple[list[str], str]], versio
         assert isinstance(parsed, list)
         parsed.append(result.record())
     assert parsed == _plan(items, version)
+
+
+# The v2 ``called`` cell is checked without building the API's wire list: for any
+# cell, the same verdict and the same numbers as the record spec's own check.
+
+_CALLED_SPEC = record_spec(2).fields[0]
+_CALLED = _CalledV2(_CALLED_SPEC)  # one for every example: its remembered types too
+_part = st.text(alphabet="0123456789*#:SIHOMEx-\x00 ", max_size=30)
+_good = st.tuples(st.sampled_from(["", "SI:", "HOME:", ":"]), st.text("0123456789*#", min_size=1))
+
+
+@given(
+    st.lists(_part, max_size=23).map("|".join)
+    | st.lists(_good.map("".join), min_size=18, max_size=23).map("|".join)
+    | st.text(max_size=40)
+)
+def test_the_called_cell_gets_the_verdict_of_the_api_spec(cell: str) -> None:
+    try:
+        checked = _CALLED_SPEC.check(split_called(cell) if cell else None, "called")
+        assert isinstance(checked, list)
+        expected: list[tuple[str, str | None]] | None = [
+            (n["calledNo"], n["type"]) for n in checked
+        ]
+    except ParamError:
+        expected = None
+    try:
+        got: list[tuple[str, str | None]] | None = list(_CALLED.numbers(cell))
+    except ParamError:
+        got = None
+    assert got == expected

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, strategies as st
 
 from openisales.errors import ParamError
 from openisales.validation import (
@@ -137,3 +140,65 @@ def test_nesting_up_to_the_bound_passes_and_one_more_level_does_not() -> None:
 def test_the_depth_check_does_not_recurse() -> None:
     with pytest.raises(ParamError):
         check_depth(_nested(100_000), "retryPolicy.policyJson")
+
+
+# Checks build a nested field's path only when it fails (a second run): the error
+# is the same as one built on the way down, and chained to nothing.
+
+NESTED = Obj(
+    "body",
+    (
+        List(
+            "records",
+            Obj(
+                "record",
+                (
+                    List("called", Obj("number", (Str("no", required=True, allowed="0-9"),))),
+                    Str("note", max_len=3),
+                ),
+            ),
+        ),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "field"),
+    [
+        ({"records": [{}, {"note": "long"}]}, "02000003", "records[1].note"),
+        (
+            {"records": [{"called": [{"no": "1"}, {"no": "x"}]}]},
+            "02000002",
+            "records[0].called[1].no",
+        ),
+        ({"records": [{"called": [{"no": "1"}, {}]}]}, "02000001", "records[0].called[1].no"),
+        ({"records": [{"called": [None]}]}, "02000001", "records[0].called[0]"),
+        ({"records": [{"called": "1"}]}, "02000006", "records[0].called"),
+        ({"records": ["x"]}, "02000006", "records[0]"),
+    ],
+)
+def test_a_nested_field_is_named_by_its_full_path(body: object, code: str, field: str) -> None:
+    with pytest.raises(ParamError) as info:
+        NESTED.check(body, "")
+    assert (info.value.result_code, info.value.field) == (code, field)
+    assert info.value.description.startswith(f"{field}: ")
+    assert info.value.__suppress_context__ or info.value.__context__ is None
+
+
+@pytest.mark.parametrize(
+    "allowed", ["0-9*#", "0-9", "01", "0-9A-Za-z-", "a-c^", r"\d", "^0-9", r"a\-c"]
+)
+@given(text=st.text(max_size=12) | st.text(alphabet="0123456789*#-^abcXYZ[]\\:\u0660", max_size=12))
+def test_the_allowed_characters_are_the_character_class(allowed: str, text: str) -> None:
+    """Plain ASCII classes are checked without the regular expression: same verdicts."""
+    spec = Str("s", allowed=allowed)
+    expected = not text or re.fullmatch(f"[{allowed}]*", text) is not None
+    if "\x00" in text:
+        return  # refused before the class is looked at
+    try:
+        assert spec.check(text, "s") == (text or None)
+        passed = True
+    except ParamError as exc:
+        assert exc.result_code == "02000002"
+        passed = False
+    assert passed == expected

@@ -20,14 +20,14 @@ plain number, as its API does).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from openisales.domain.calldata import NewRecord, Number, add_spec, parse_time
 from openisales.errors import ParamError
-from openisales.validation import List, Obj, Spec
+from openisales.validation import List, Obj, Spec, Str
 
 COLUMNS = ("called", "sessionId", "customField", "caller", "callData", "recycleTime")
 NUMBER_SEPARATOR = "|"
@@ -114,48 +114,53 @@ class DuplicateNumbers:
 
     def __init__(self, version: int) -> None:
         self._version = version
-        self._seen: dict[str, int] = {}  # v1: number; v2: sessionId NUL number
+        self._seen: dict[Any, int] = {}  # v1: number; v2: (sessionId, number)
 
     def check(self, line: int, numbers: Sequence[str], session_id: str | None) -> str | None:
         """Record the row's numbers and return ``None``, or return why it is a duplicate."""
-        if self._version == 1:
-            key = numbers[0]
-            first = self._seen.get(key)
-            if first is not None:
-                return f"duplicate number {key} (first on line {first})"
-            self._seen[key] = line
-            return None
-        if len(numbers) == 1:
-            if not session_id:
-                return None
-            key = f"{session_id}\0{numbers[0]}"
-            first = self._seen.get(key)
-            if first is not None:
-                return self._in_session(numbers[0], session_id, first)
-            self._seen[key] = line
-            return None
+        if self._version == 1 or len(numbers) == 1:
+            return self.check_one(line, numbers[0], session_id)
         if len(set(numbers)) != len(numbers):
             return "duplicate numbers in one record"
         if not session_id:
             return None
-        keys = [f"{session_id}\0{n}" for n in numbers]
-        for key, number in zip(keys, numbers, strict=True):
+        keys = [(session_id, n) for n in numbers]
+        for key in keys:
             first = self._seen.get(key)
             if first is not None:
-                return self._in_session(number, session_id, first)
+                return self._in_session(key[1], session_id, first)
         for key in keys:
             self._seen[key] = line
         return None
+
+    def check_one(self, line: int, number: str, session_id: str | None) -> str | None:
+        """:meth:`check` for a record with one number (most of them): one look-up."""
+        seen = self._seen
+        size = len(seen)
+        if self._version == 1:
+            first = seen.setdefault(number, line)
+            if len(seen) != size:  # new: recorded
+                return None
+            return f"duplicate number {number} (first on line {first})"
+        if not session_id:
+            return None
+        first = seen.setdefault((session_id, number), line)
+        if len(seen) != size:
+            return None
+        return self._in_session(number, session_id, first)
 
     @staticmethod
     def _in_session(number: str, session_id: str, first: int) -> str:
         return f"duplicate number {number} for sessionId {session_id} (first on line {first})"
 
 
+Numbers = tuple[tuple[str, str | None], ...]  # (calledNo, type), in dialing order
+
+
 class Row(NamedTuple):
     """A good row: the fields of the record it adds (a plain tuple: files run to millions)."""
 
-    numbers: tuple[tuple[str, str | None], ...]  # (calledNo, type), in dialing order
+    numbers: Numbers
     session_id: str | None
     caller: str | None
     custom_field: str | None
@@ -202,7 +207,8 @@ class RowParser:
         self._ordered = [(spec, where[spec.name]) for spec in fields]  # the API's order
         called, *others = fields
         assert called.name == "called" and where["called"] is not None
-        self._called: tuple[int, Spec] = (where["called"], called)
+        self._called_pos: int = where["called"]
+        self._called = _CalledV2(called) if version == 2 else _CalledV1(called)
         # The other fields: (slot in _SLOTS, column, remembered good verdicts, spec), and
         # those no longer remembered: (slot, column, spec). A column the file lacks is an
         # absent value on every row: judged once, here.
@@ -234,13 +240,9 @@ class RowParser:
             return RowError(
                 line, "row", ROW_SHAPE, f"has {len(values)} fields; the header has {self._width}"
             )
-        pos, spec = self._called
-        value: Any = values[pos] or None
-        if value is not None and self._version == 2:
-            value = split_called(value)
         found = self._template.copy()
         try:
-            called: Any = spec.check(value, "called")
+            numbers = self._called.numbers(values[self._called_pos])
             for slot, pos, memo, spec in self._remembered:
                 value = values[pos] or None
                 verdict = memo.get(value, _UNSEEN)
@@ -254,21 +256,16 @@ class RowParser:
         if self._absent_bad:  # a column the file lacks may not be absent
             return self._first_error(line, values)
         session_id, caller, custom_field, call_data, recycle_text = found
-        recycle: datetime | None = None
+        recycle: Any = None
         if recycle_text is not None:
-            when = self._recycle_time(line, recycle_text)
-            if isinstance(when, RowError):
-                return when
-            recycle = when
-        if self._version == 1:
-            numbers: tuple[tuple[str, str | None], ...] = ((called, None),)
-            duplicate = self._duplicates.check(line, (called,), None)
-        elif len(called) == 1:
-            number = called[0]["calledNo"]
-            numbers = ((number, called[0]["type"]),)
-            duplicate = self._duplicates.check(line, (number,), session_id)
+            recycle = self._times.get(recycle_text)
+            if type(recycle) is not datetime:  # not seen yet, or bad
+                recycle = self._recycle_time(line, recycle_text)
+                if isinstance(recycle, RowError):
+                    return recycle
+        if len(numbers) == 1:
+            duplicate = self._duplicates.check_one(line, numbers[0][0], session_id)
         else:
-            numbers = tuple([(n["calledNo"], n["type"]) for n in called])
             duplicate = self._duplicates.check(line, [n for n, _ in numbers], session_id)
         if duplicate is not None:
             return RowError(line, "called", DUPLICATE, duplicate)
@@ -316,6 +313,72 @@ class RowParser:
         if isinstance(known, RowError):
             return RowError(line, known.field, known.code, known.message)
         return known
+
+
+class _CalledV1:
+    """v1's ``called`` cell: one plain number (the record spec's ``called`` string)."""
+
+    def __init__(self, spec: Spec) -> None:
+        assert isinstance(spec, Str) and spec.required
+        self._check: Callable[[Any, str], Any] = spec.check  # required: a str when it passes
+
+    def numbers(self, text: str) -> Numbers:
+        """The cell's number, or ParamError (the API's reason: ``RowParser._first_error``)."""
+        return ((self._check(text or None, "called"), None),)
+
+
+class _CalledV2:
+    """v2's ``called`` cell: what ``spec.check(split_called(text))`` accepts, as numbers.
+
+    The record spec's ``called`` list of ``{calledNo, type}`` objects, checked
+    without building the wire list: the list's limits, then each item's two
+    fields with their own specs; a type's verdict is remembered (types repeat).
+    A failure is a bare ParamError: the API's reason comes from the spec itself
+    (``RowParser._first_error``). A test holds the two equal on any cell.
+    """
+
+    def __init__(self, spec: Spec) -> None:
+        assert isinstance(spec, List) and spec.required and isinstance(spec.item, Obj)
+        number, kind = spec.item.fields  # the only fields split_called fills
+        assert (number.name, kind.name) == ("calledNo", "type")
+        assert isinstance(number, Str) and isinstance(kind, Str)
+        self._list = spec
+        # a required string: a str when it passes; a type: a str or None (empty)
+        self._number: Callable[[Any, str], Any] = number.check
+        self._kind = kind.check
+        self._kinds: dict[str, Any] = {}
+
+    def numbers(self, text: str) -> Numbers:
+        """The cell's ``(calledNo, type)`` pairs, or ParamError."""
+        if not text:
+            self._list.check(None, "called")  # required: raises
+        if NUMBER_SEPARATOR not in text:  # one number, most often
+            kind, _, number = text.rpartition(TYPE_SEPARATOR)
+            checked = self._number(number, "called")
+            verdict = self._kinds.get(kind, _UNSEEN)
+            if verdict is _UNSEEN:
+                verdict = self._learn(kind)
+            return ((checked, verdict),)
+        parts = text.split(NUMBER_SEPARATOR)
+        limit = self._list.max_items
+        if limit is not None and len(parts) > limit:
+            self._list.check(split_called(text), "called")  # too many items: raises
+        out: list[tuple[str, str | None]] = []
+        for part in parts:
+            kind, _, number = part.rpartition(TYPE_SEPARATOR)
+            checked = self._number(number, "called")
+            verdict = self._kinds.get(kind, _UNSEEN)
+            if verdict is _UNSEEN:
+                verdict = self._learn(kind)
+            out.append((checked, verdict))
+        return tuple(out)
+
+    def _learn(self, kind: str) -> Any:
+        """A type not seen before: checked (raises ParamError), remembered."""
+        verdict = self._kind(kind, "called")
+        if len(self._kinds) < MEMO_LIMIT:
+            self._kinds[kind] = verdict
+        return verdict
 
 
 # Where each field other than ``called`` lands while a row is checked (Row's order).

@@ -66,21 +66,22 @@ async def copy_rows(
     times: dict[datetime, tuple[int]] = {}
 
     def make(data_id: int, r: Row) -> tuple[Any, ...]:
+        numbers, session_id, caller, custom_field, call_data, recycle_time = r
         recycle: tuple[int] | None = None
-        if r.recycle_time is not None:
-            recycle = times.get(r.recycle_time)
+        if recycle_time is not None:
+            recycle = times.get(recycle_time)
             if recycle is None:
-                recycle = times[r.recycle_time] = pg_time(r.recycle_time)
+                recycle = times[recycle_time] = pg_time(recycle_time)
         return (
             vdn_id,
             data_id,
             campaign_id,
-            r.session_id,
-            r.custom_field,
-            r.caller,
-            r.call_data,
+            session_id,
+            custom_field,
+            caller,
+            call_data,
             recycle,
-            called_json(r.numbers),
+            called_json(numbers),
             0,
             0,
             _WAITING,
@@ -130,12 +131,20 @@ def called_json(numbers: Sequence[tuple[str, str | None]]) -> str:
     Numbers passed the ``[0-9*#]`` rule and need no escaping; a type's JSON is
     computed once.
     """
+    if len(numbers) == 1:  # most records
+        number, kind = numbers[0]
+        quoted = _TYPE_JSON.get(kind) or _type_json(kind)
+        return '[{"calledNo":"' + number + '","type":' + quoted + "}]"
     parts = []
     for number, kind in numbers:
-        quoted = _TYPE_JSON.get(kind)
-        if quoted is None:
-            quoted = json.dumps(kind or "")
-            if len(_TYPE_JSON) < 1_024:
-                _TYPE_JSON[kind] = quoted
-        parts.append('{"calledNo":"' + number + '","type":' + quoted + "}")
+        parts.append('{"calledNo":"' + number + '","type":' + _type_json(kind) + "}")
     return "[" + ",".join(parts) + "]"
+
+
+def _type_json(kind: str | None) -> str:
+    quoted = _TYPE_JSON.get(kind)
+    if quoted is None:
+        quoted = json.dumps(kind or "")
+        if len(_TYPE_JSON) < 1_024:
+            _TYPE_JSON[kind] = quoted
+    return quoted

@@ -88,7 +88,8 @@ class RowStream:
         """
         parse = self._parser.parse
         outcome = self._outcome
-        vdn_id, ids, room = self._vdn_id, self._ids, self.room
+        ids, room = self._ids, self.room
+        base = compose(self._vdn_id, 0)  # compose(vdn_id, n) == base | n, without a call per row
         read, valid = outcome.read, outcome.valid  # locals in the loop, written back at the end
         try:
             for line, values in self._rows:
@@ -105,7 +106,7 @@ class RowStream:
                 if valid > room:
                     self.over_limit = True
                     return
-                yield make(compose(vdn_id, next(ids)), row)
+                yield make(base | next(ids), row)
             self._reporter.advance(self._source.position())
         finally:
             outcome.read, outcome.valid = read, valid
