@@ -6,6 +6,7 @@ import contextlib
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from types import TracebackType
@@ -31,11 +32,26 @@ class ServerProcess:
     TLS is on by default (the server's own self-signed certificate); ``tls=False``
     runs it as it runs behind a TLS-terminating proxy. The server runs in its
     own session so that its workers can be found and stopped with it.
+
+    ``server="granian"`` runs the same application (``openisales.cli.asgi``)
+    under granian instead of ``openisales serve`` (uvicorn), for an A/B of
+    the HTTP server: granian must be importable (``PYTHONPATH``), and gets the
+    settings of ``serve`` that it has an equivalent for (see
+    ``docs/decisions/0010-http-server-ab.md``).
     """
 
-    def __init__(self, env: dict[str, str], *, workers: int, log: Path, tls: bool = True) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        workers: int,
+        log: Path,
+        tls: bool = True,
+        server: str = "uvicorn",
+    ) -> None:
         self.env = env
         self.tls = tls
+        self.server = server
         self.workers = workers
         self.log = log
         self.port = free_port()
@@ -55,11 +71,14 @@ class ServerProcess:
         return f"{HOST}:{self.port}"
 
     def __enter__(self) -> ServerProcess:
-        args = ["serve", "--host", HOST, "--port", str(self.port)]
-        args += ["--workers", str(self.workers)]
-        if not self.tls:
-            args.append("--no-tls")
-        self._proc = cli.start(args, env=self.env, log=self.log)
+        if self.server == "granian":
+            self._proc = self._start_granian()
+        else:
+            args = ["serve", "--host", HOST, "--port", str(self.port)]
+            args += ["--workers", str(self.workers)]
+            if not self.tls:
+                args.append("--no-tls")
+            self._proc = cli.start(args, env=self.env, log=self.log)
         try:
             self._wait_ready()
         except BaseException:
@@ -74,6 +93,36 @@ class ServerProcess:
         _tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def _start_granian(self) -> subprocess.Popen[bytes]:
+        """granian with ``serve``'s limits where it has them, TLS, and per-worker metrics files."""
+        from openisales.cli.tls import ensure_self_signed
+
+        data_dir = Path(self.env["OPENISALES_DATA_DIR"])
+        metrics_dir = data_dir / "metrics"
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        env = self.env | {
+            "OPENISALES_WORKERS": str(self.workers),
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        }
+        args = ["-m", "granian", "--interface", "asgi", "--factory", "--http", "1", "--no-ws"]
+        args += ["--host", HOST, "--port", str(self.port), "--workers", str(self.workers)]
+        args += ["--loop", "uvloop", "--backlog", "2048", "--no-access-log"]
+        args += ["--http1-header-read-timeout", "10000", "--http1-buffer-size", "16384"]
+        args += ["--workers-kill-timeout", "30"]
+        if self.tls:
+            cert, key = ensure_self_signed(data_dir, [HOST])
+            args += ["--ssl-certificate", str(cert), "--ssl-keyfile", str(key)]
+        args.append("openisales.cli.asgi:create_from_env")
+        with self.log.open("wb") as sink:
+            return subprocess.Popen(
+                [sys.executable, *args],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def stop(self) -> None:
         """Graceful stop (SIGTERM: uvicorn finishes in-flight requests), then a hard one.

@@ -1,4 +1,4 @@
-"""Where the machine's CPU went during a phase: server, PostgreSQL, wrk, pgbench, driver, other."""
+"""Where the machine's CPU went during a phase: server, PostgreSQL, the load, driver, other."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from common.machine import CpuUsage, Proc, machine_busy_s, processes
 
-GROUPS = ("server", "postgres", "wrk", "pgbench", "driver", "other")
+GROUPS = ("server", "postgres", "wrk", "openloop", "pgbench", "driver", "other")
 
 
 def _backend_database(pid: int) -> str | None:
@@ -98,7 +98,7 @@ class CpuSampler:
             return "server"
         if proc.comm == "postgres":
             return "postgres" if self._ours(pid, proc) else "other"
-        if proc.comm in ("wrk", "pgbench"):
+        if proc.comm in ("wrk", "openloop", "pgbench"):
             return proc.comm
         return "driver" if pid == os.getpid() else "other"
 

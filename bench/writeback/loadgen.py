@@ -1,10 +1,15 @@
-"""The load: pre-signed, all-distinct write-backs replayed once each by wrk (writeback.lua)."""
+"""The load: pre-signed, all-distinct write-backs, replayed once each.
+
+At saturation by wrk (writeback.lua, closed loop: each connection sends its next
+request when the last is answered); at a constant rate by openloop.py (open loop).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import shutil
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -164,4 +169,84 @@ def run_wrk(
         wall_s=done.wall_s,
         samples=samples,
         raw=raw,
+    )
+
+
+OPEN_LOOP = Path(__file__).with_name("openloop.py")
+
+
+@dataclass(frozen=True)
+class OpenLoopResult:
+    """One constant-rate run of ``openloop.py`` (latencies from each request's due time)."""
+
+    rate_target: float
+    duration_s: float
+    scheduled: int
+    sent: int
+    ok: int
+    bad: int
+    socket_errors: int
+    unanswered: int  # due but not answered (or not even sent) within the drain time
+    connections: int
+    backlog_max: int  # most requests ever due while every connection was busy
+    latency_ms: dict[str, float]
+    send_lag_ms: dict[str, float]
+    cpu_s: float
+    wall_s: float
+    sample: str
+
+    @property
+    def rate(self) -> float:
+        return self.ok / self.duration_s
+
+    @property
+    def errors(self) -> int:
+        return self.bad + self.socket_errors + self.unanswered
+
+    @property
+    def cpu_share(self) -> float:
+        """The generator's CPU in cores, over its whole life (loading the requests included)."""
+        return self.cpu_s / self.wall_s
+
+
+def run_open_loop(
+    base_url: str,
+    requests_file: Path,
+    *,
+    host: str,
+    rate: float,
+    duration: int,
+    connections: int,
+) -> OpenLoopResult:
+    cmd = [
+        sys.executable,
+        str(OPEN_LOOP),
+        base_url,
+        str(requests_file),
+        f"--host={host}",
+        f"--rate={rate:.3f}",
+        f"--duration={duration}",
+        f"--connections={connections}",
+    ]
+    done = run_measured(cmd, timeout=duration + 120)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("OPENLOOP ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"openloop failed (exit {done.returncode}):\n{done.stdout}{done.stderr}")
+    raw = json.loads(line.removeprefix("OPENLOOP "))
+    return OpenLoopResult(
+        rate_target=raw["rate_target"],
+        duration_s=raw["duration_s"],
+        scheduled=raw["scheduled"],
+        sent=raw["sent"],
+        ok=raw["ok"],
+        bad=raw["bad"],
+        socket_errors=raw["socket_errors"],
+        unanswered=raw["unanswered"],
+        connections=raw["connections"],
+        backlog_max=raw["backlog_max"],
+        latency_ms=raw["latency_ms"],
+        send_lag_ms=raw["send_lag_ms"],
+        cpu_s=done.cpu_s,
+        wall_s=done.wall_s,
+        sample=raw["sample"],
     )

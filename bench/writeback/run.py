@@ -1,6 +1,7 @@
 """Write-back throughput: openisales' callBusiResult against pgbench's equivalent transaction.
 
     .venv/bin/python bench/writeback/run.py                # PostgreSQL, 1,000,000 rows, 15 s
+                                                           # + 30 s at half the peak rate
     .venv/bin/python bench/writeback/run.py --short        # SQLite, 20,000 rows, 5 s
 
 See README.md next to this file for what is measured and how.
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -22,6 +25,7 @@ from pathlib import Path
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 import baseline
+import components
 import dataset
 import loadgen
 import report
@@ -49,6 +53,9 @@ class Options:
     profile: bool
     quiet_wait: float
     no_tls: bool = False
+    open_loop: int = 0  # seconds of constant-rate load after the saturation run (0: none)
+    open_loop_share: float = 0.5  # of the saturation run's rate
+    server: str = "uvicorn"
 
     @property
     def warm_up(self) -> int:
@@ -56,8 +63,14 @@ class Options:
 
     @property
     def requests(self) -> int:
-        """Pre-signed requests: generous, but each needs its own record."""
-        return min(self.duration * REQUESTS_PER_SECOND_OF_RUN, self.rows - self.warm_up)
+        """Pre-signed requests for wrk: generous, but each needs its own record.
+
+        With an open-loop run, at most half of the records left, the rest are its.
+        """
+        left = self.rows - self.warm_up
+        return min(
+            self.duration * REQUESTS_PER_SECOND_OF_RUN, left // 2 if self.open_loop else left
+        )
 
 
 def parse_args(argv: list[str] | None) -> Options:
@@ -75,6 +88,25 @@ def parse_args(argv: list[str] | None) -> Options:
         "--no-tls",
         action="store_true",
         help="serve plain HTTP, as behind a TLS-terminating proxy",
+    )
+    p.add_argument(
+        "--open-loop",
+        type=int,
+        default=None,
+        metavar="S",
+        help="seconds of constant-rate load after the saturation run (30 on PostgreSQL; 0: none)",
+    )
+    p.add_argument(
+        "--open-loop-share",
+        type=float,
+        default=0.5,
+        help="its rate, as a share of the saturation run's (0.5)",
+    )
+    p.add_argument(
+        "--server",
+        choices=["uvicorn", "granian"],
+        default="uvicorn",
+        help="uvicorn: openisales serve; granian: the same application under granian (A/B)",
     )
     p.add_argument("--profile", action="store_true", help="py-spy the workers during the HTTP run")
     p.add_argument(
@@ -99,11 +131,16 @@ def parse_args(argv: list[str] | None) -> Options:
         profile=a.profile,
         quiet_wait=a.quiet_wait,
         no_tls=a.no_tls,
+        open_loop=a.open_loop if a.open_loop is not None else (0 if a.short else 30),
+        open_loop_share=a.open_loop_share,
+        server=a.server,
     )
     if not 1_000 <= opts.rows <= dataset.MAX_ROWS:
         p.error(f"--rows must be within 1,000..{dataset.MAX_ROWS:,}")
     if opts.connections < opts.wrk_threads or opts.duration < 1:
         p.error("--connections must be >= --wrk-threads and --duration >= 1")
+    if opts.open_loop < 0 or not 0 < opts.open_loop_share <= 1:
+        p.error("--open-loop must be >= 0 and --open-loop-share within (0, 1]")
     if engine == "sqlite" and workers != 1:
         p.error("SQLite has one writer: run it with --workers 1")
     return opts
@@ -138,6 +175,9 @@ def base_settings(opts: Options, replay_guard: str) -> dict[str, object]:
         "server_workers": opts.workers,
         "wrk_threads": opts.wrk_threads,
         "tls": not opts.no_tls,
+        "http_server": opts.server,
+        "open_loop_s": opts.open_loop,
+        "open_loop_share": opts.open_loop_share if opts.open_loop else None,
         "replay_guard": replay_guard,
         "requests_presigned": opts.requests,
         "warm_up_requests": opts.warm_up,
@@ -152,11 +192,24 @@ def drive_server(
     *,
     count: Callable[[], ResultCount],
     settle: Callable[[], None] | None = None,
+    database: str | None = None,
 ) -> report.HttpRun:
-    """Start the server, warm it up, replay the pre-signed requests, stop it, count rows."""
-    step(f"starting the server ({opts.workers} workers, {'no TLS' if opts.no_tls else 'TLS'})")
+    """Start the server, warm it up, replay the pre-signed requests, stop it, count rows.
+
+    With ``--open-loop``, the same server then takes the constant-rate load.
+    """
+    server_name = "granian" if opts.server == "granian" else "serve"
+    step(
+        f"starting the server ({server_name}, {opts.workers} workers,"
+        f" {'no TLS' if opts.no_tls else 'TLS'})"
+    )
+    open_loop: report.OpenLoopPhase | None = None
     with ServerProcess(
-        env, workers=opts.workers, log=work / "server.log", tls=not opts.no_tls
+        env,
+        workers=opts.workers,
+        log=work / "server.log",
+        tls=not opts.no_tls,
+        server=opts.server,
     ) as server:
         first_warm = opts.rows - opts.warm_up + 1
         step(f"warming up with {opts.warm_up} write-backs")
@@ -171,9 +224,77 @@ def drive_server(
         before = count()
         step(f"wrk: {opts.connections} connections, {opts.duration} s")
         wrk, cpu, profile = replay(opts, server, requests_file, work)
-        step("stopping the server (in-flight requests finish)")
-        server.stop()
-    return report.HttpRun(wrk, before, count(), cpu, profile, busy)
+        if opts.open_loop:
+            after = settled(count)  # wrk's requests in flight at its stop, finished
+            open_loop = drive_open_loop(opts, server, wrk.rate, work, count, settle, database)
+            step("stopping the server (in-flight requests finish)")
+            server.stop()
+            open_loop = replace(open_loop, rows_after=count())
+        else:
+            step("stopping the server (in-flight requests finish)")
+            server.stop()
+            after = count()
+    return report.HttpRun(wrk, before, after, cpu, profile, busy, open_loop)
+
+
+def settled(count: Callable[[], ResultCount], limit: float = 15.0) -> ResultCount:
+    """The row count once it stopped changing for a second (or after ``limit`` s)."""
+    deadline = time.monotonic() + limit
+    last = count()
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = count()
+        if now.total == last.total:
+            return now
+        last = now
+    return last
+
+
+def drive_open_loop(
+    opts: Options,
+    server: ServerProcess,
+    peak: float,
+    work: Path,
+    count: Callable[[], ResultCount],
+    settle: Callable[[], None] | None,
+    database: str | None,
+) -> report.OpenLoopPhase:
+    """Constant-rate load at ``open_loop_share`` of ``peak`` on records wrk did not use."""
+    rate = opts.open_loop_share * peak
+    needed = math.ceil(rate * opts.open_loop)
+    first = opts.requests + 1
+    available = opts.rows - opts.warm_up - opts.requests
+    if needed > available:
+        raise RuntimeError(
+            f"the open-loop run needs {needed:,} records, {available:,} are left: raise --rows"
+        )
+    if settle is not None:
+        settle()
+    busy = quiet(opts, "the open-loop run")
+    requests_file = work / "open-loop.tsv"
+    step(f"pre-signing {needed:,} requests")
+    loadgen.presign(requests_file, host=server.host_header, numbers=range(first, first + needed))
+    before = count()
+    step(
+        f"open loop: {rate:,.1f} write-backs/s ({opts.open_loop_share:.0%} of {peak:,.1f}),"
+        f" {opts.open_loop} s, up to {opts.connections} connections"
+    )
+    server.check_alive()
+    with CpuSampler(server_pid=server.pid, database=database) as sampler:
+        try:
+            result = loadgen.run_open_loop(
+                server.base_url,
+                requests_file,
+                host=server.host_header,
+                rate=rate,
+                duration=opts.open_loop,
+                connections=opts.connections,
+            )
+        except RuntimeError:
+            server.check_alive()
+            raise
+    assert sampler.result is not None
+    return report.OpenLoopPhase(result, before, before, sampler.result, busy)
 
 
 def replay(
@@ -205,7 +326,16 @@ def replay(
             raise
     assert sampler.result is not None
     what = "of on-CPU Python stacks in the server workers"
-    profile = spy.summarise([raw_profile], what=what, top=20) if opts.profile else None
+    profile = None
+    if opts.profile:
+        used = sampler.result
+        server_us = used.groups["server"] * used.wall_s / max(1, wrk.ok + wrk.in_flight) * 1e6
+        profile = "\n".join(
+            [
+                spy.summarise([raw_profile], what=what, top=20),
+                components.table([raw_profile], server_us),
+            ]
+        )
     return wrk, sampler.result, profile
 
 
@@ -229,7 +359,9 @@ def bench_postgres(opts: Options, work: Path) -> report.Measurement:
         )
     step(f"pgbench: {pgb.tps:,.1f} TPS; vacuum + checkpoint")
     pg.settle()
-    http = drive_server(opts, env, work, count=pg.server_results, settle=pg.checkpoint)
+    http = drive_server(
+        opts, env, work, count=pg.server_results, settle=pg.checkpoint, database=pg.dbname
+    )
     settings = base_settings(opts, "database") | {
         "pgbench_clients": pgb.clients,
         "pgbench_threads": pgb.threads,
