@@ -71,7 +71,8 @@ class Metrics:
 
         self.writeback_batch = Histogram(
             "openisales_writeback_batch_size",
-            "Write-backs per batched statement on PostgreSQL (read, write)",
+            "Write-backs per batched statement on PostgreSQL (read, write), per shared "
+            "transaction on SQLite (transaction)",
             ["statement"],
             buckets=(1, 2, 4, 8, 16, 32, 64),
             registry=self.registry,

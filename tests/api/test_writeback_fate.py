@@ -1,6 +1,7 @@
 """Repeated write-backs change nothing; a write-back whose answer was lost is answered truly.
 
-Both on SQLite (the locking path) and PostgreSQL (the batched path first).
+Both on SQLite (write-backs sharing a transaction, or the locking path) and PostgreSQL
+(the batched path first).
 """
 
 from __future__ import annotations
@@ -178,7 +179,9 @@ def _lose_the_answer_after(engine_calls: list[str]) -> Any:
 
 
 def _without_fast_path(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The locking path only (not PostgreSQL's batched statements, nor SQLite's shared commits)."""
     monkeypatch.setattr(api.ctx, "writeback_fast", None)
+    monkeypatch.setattr(api.ctx, "writeback_group", None)
 
 
 async def test_a_committed_write_back_whose_answer_was_lost_is_a_success(

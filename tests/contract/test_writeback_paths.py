@@ -2,7 +2,8 @@
 
 The declaration (``HISTORY``, ``RESULT``, ``SCHEDULE``) is walked column by
 column, so a column added to it is checked on the locking path (SQLite and
-PostgreSQL) and on the batched statement (PostgreSQL) without a test edit.
+PostgreSQL), on the batched statement (PostgreSQL) and on the group commit's
+statements (SQLite) without a test edit.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ import sqlalchemy as sa
 
 from openisales.domain.calldata import DataStatus
 from openisales.domain.writeback import WriteBack
-from openisales.store import writeback as declared, writeback_batch as batch
+from openisales.store import (
+    writeback as declared,
+    writeback_batch as batch,
+    writeback_group as grouped,
+)
 from openisales.store.tables import data, data_result
 from tests.conftest import Api
 from tests.helpers import add_numbers, define, make_campaign
@@ -126,6 +131,50 @@ async def test_the_batched_statement_writes_every_declared_column(
     check(record, history, before, wb)
 
 
+def _sqlite_only(api: Api) -> None:
+    if api.ctx.engine.dialect.name != "sqlite":
+        pytest.skip("the group commit runs on SQLite")
+
+
+@pytest.mark.parametrize("reschedule", [True, False])
+async def test_the_group_commit_writes_every_declared_column(api: Api, reschedule: bool) -> None:
+    _sqlite_only(api)
+    campaign, (record_id, _) = await setup(api)
+    before, _ = await rows_before(api, record_id)
+    wb = written(record_id, campaign, 9003, reschedule=reschedule)
+    async with api.ctx.engine.begin() as conn:
+        await grouped.write((await conn.get_raw_connection()).driver_connection, [wb])
+    record, history = await rows(api, record_id, 9003)
+    check(record, history, before, wb)
+
+
+async def test_the_group_commit_stores_exactly_what_the_locking_path_stores(api: Api) -> None:
+    """Byte for byte: SQLite compares stored times as text."""
+    _sqlite_only(api)
+    campaign, (one, two) = await setup(api)
+    async with api.ctx.engine.begin() as conn:
+        await declared.record(conn, written(one, campaign, 9004, reschedule=True))
+    async with api.ctx.engine.begin() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        await grouped.write(driver, [written(two, campaign, 9005, reschedule=True)])
+    record_columns = ", ".join([*declared.RESULT, *declared.SCHEDULE])
+    history_columns = ", ".join(c for c in declared.HISTORY if c not in ("result_id", "data_id"))
+    async with api.ctx.engine.connect() as conn:
+        records = await conn.exec_driver_sql(
+            f"SELECT {record_columns}, typeof(next_call_time) FROM t_isl_data"
+            " WHERE data_id IN (?, ?) ORDER BY data_id",
+            (one, two),
+        )
+        histories = await conn.exec_driver_sql(
+            f"SELECT {history_columns}, typeof(created_at) FROM t_isl_data_result"
+            " WHERE result_id IN (9004, 9005) ORDER BY result_id"
+        )
+        by_locking, by_group = [tuple(r) for r in records]
+        history_by_locking, history_by_group = [tuple(r) for r in histories]
+    assert by_group == by_locking and by_group[-1] == "text"
+    assert history_by_group == history_by_locking
+
+
 async def test_the_target_is_read_typed_alike_on_both_paths(api: Api) -> None:
     _, (record_id, _) = await setup(api)
     async with api.ctx.engine.begin() as conn:
@@ -140,6 +189,12 @@ async def test_the_target_is_read_typed_alike_on_both_paths(api: Api) -> None:
             (seen,) = await batch.read_many(conn, [batch.ReadKey(1, record_id, None, NOW)])
         assert seen.target is not None and seen.target.version is not None
         assert {**vars_of(seen.target), "version": None} == vars_of(locked)
+    else:
+        async with api.ctx.engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            found = await grouped.read_targets(driver, [(1, record_id), (1, record_id + 999)])
+        assert list(found) == [(1, record_id)]
+        assert vars_of(found[(1, record_id)]) == vars_of(locked)
 
 
 def vars_of(value: Any) -> dict[str, Any]:

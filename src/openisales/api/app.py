@@ -45,6 +45,7 @@ from openisales.store.engine import create_engine, pooled_engine
 from openisales.store.ids import IdAllocator
 from openisales.store.nonces import SqlReplayGuard
 from openisales.store.writeback_fast import FastPath
+from openisales.store.writeback_group import GroupCommit
 
 _DOCS_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>openisales API</title>
@@ -132,6 +133,11 @@ def build_context(
                 left=metrics.writeback_locking,
             )
             if engine.dialect.name == "postgresql"
+            else None
+        ),
+        writeback_group=(
+            GroupCommit(engine, failure_code=WRITE_FAILED, batch_sizes=metrics.writeback_batch)
+            if engine.dialect.name == "sqlite"
             else None
         ),
     )

@@ -14,6 +14,7 @@ from openisales.services.writeback import Definitions
 from openisales.store.credentials import CredentialCache
 from openisales.store.ids import IdAllocator
 from openisales.store.writeback_fast import FastPath
+from openisales.store.writeback_group import GroupCommit
 
 
 @dataclass
@@ -27,6 +28,7 @@ class AppContext:
     definitions: Definitions
     metrics: Metrics
     writeback_fast: FastPath | None = None  # PostgreSQL: the batched write-back
+    writeback_group: GroupCommit | None = None  # SQLite: write-backs share transactions
 
     async def close(self) -> None:
         """Release every connection this context holds."""

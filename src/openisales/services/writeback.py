@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from openisales.auth.replay import REPLAYED, ReplayGuard
 from openisales.domain.business_result import sub_status_belongs
 from openisales.domain.calldata import DataStatus
-from openisales.domain.writeback import Outcome, WriteBackRequest, plan
+from openisales.domain.writeback import Outcome, Target, WriteBack, WriteBackRequest, plan
 from openisales.errors import AuthError, Conflict, NotFound, StorageError
 from openisales.store import (
     busi_results,
@@ -18,6 +18,7 @@ from openisales.store import (
     writeback as records,
     writeback_batch as batch,
     writeback_fast as fast_path,
+    writeback_group as grouped,
 )
 from openisales.store.batching import FlushCancelled
 from openisales.store.ids import IdAllocator, compose
@@ -102,6 +103,7 @@ async def write_back(
     *,
     replay: ReplayGuard | None = None,
     fast: fast_path.FastPath | None = None,
+    group: grouped.GroupCommit | None = None,
 ) -> Outcome:
     """Record the result and decide the record's next step, atomically.
 
@@ -126,6 +128,12 @@ async def write_back(
     record locked (``SELECT … FOR UPDATE``), so concurrent write-backs for one
     record serialise.
 
+    With ``group`` (SQLite) a write-back whose signature's single use is
+    already recorded (``request.nonce`` None: the one-process replay guard)
+    shares a transaction with the write-backs that arrive with it (see
+    ``store.writeback_group``); one that must also queue a result push takes
+    the locking path.
+
     Once committed, a retry due within a dispatcher's longest rest is
     announced to the dispatchers (``store.dispatch.announce``).
     """
@@ -133,7 +141,9 @@ async def write_back(
     result_id = compose(vdn_id, (await ids.take(vdn_id, "result"))[0])
     progress = _Progress()
     try:
-        outcome = await _apply(engine, definitions, request, result_id, replay, fast, progress)
+        outcome = await _apply(
+            engine, definitions, request, result_id, replay, fast, group, progress
+        )
     except (StorageError, FlushCancelled) as exc:
         if not progress.sent or (isinstance(exc, StorageError) and not exc.uncertain):
             raise  # nothing went out, or the database refused it: nothing is written
@@ -162,11 +172,16 @@ async def _apply(
     result_id: int,
     replay: ReplayGuard | None,
     fast: fast_path.FastPath | None,
+    group: grouped.GroupCommit | None,
     progress: _Progress,
 ) -> Outcome:
     vdn_id = request.vdn_id
     if fast is not None:
         done = await _optimistic(fast, engine, definitions, request, result_id, progress)
+        if done is not None:
+            return done
+    if group is not None and request.nonce is None:
+        done = await _grouped(group, engine, definitions, request, result_id, progress)
         if done is not None:
             return done
     async with transaction(engine, failure_code=WRITE_FAILED) as conn:
@@ -183,6 +198,40 @@ async def _apply(
             progress.outcome, progress.sent = outcome, True
             await records.record(conn, written)
     return outcome
+
+
+async def _grouped(
+    group: grouped.GroupCommit,
+    engine: AsyncEngine,
+    definitions: Definitions,
+    request: WriteBackRequest,
+    result_id: int,
+    progress: _Progress,
+) -> Outcome | None:
+    """The write-back in a transaction shared with others; None when the locking path must run.
+
+    The same decision as the locking path's, in its order (the record, then
+    the definition), made inside the shared transaction; the definition is
+    looked up before (definitions are never changed or removed).
+    """
+    vdn_id = request.vdn_id
+    children = definitions.cached(vdn_id, request.busi_result)
+    if children is None:
+        async with reading(engine, failure_code=WRITE_FAILED) as conn:
+            children = await definitions.children(conn, vdn_id, request.busi_result)
+
+    def decide(target: Target | None) -> tuple[Outcome, WriteBack | None] | None:
+        if target is None:
+            raise _not_found()
+        _check_definition(children, vdn_id, request.busi_result, request.sub_status)
+        outcome, written = plan(target, request, result_id)
+        if written is not None:
+            if written.completed and target.call_back_url:
+                return None  # the result push must be queued in the same transaction
+            progress.outcome, progress.sent = outcome, True
+        return outcome, written
+
+    return await group.apply(grouped.Member(vdn_id, request.data_id, decide))
 
 
 async def _optimistic(

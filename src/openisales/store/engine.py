@@ -40,7 +40,10 @@ def create_engine(
 
     SQLite connections run in WAL mode with a busy timeout, and every
     transaction starts with ``BEGIN IMMEDIATE`` so that writers queue instead
-    of failing to upgrade a read lock. ``durable=False`` (PostgreSQL only)
+    of failing to upgrade a read lock. Every commit waits for the WAL to reach
+    the disk (``synchronous=FULL``): an answered write survives a power loss
+    (docs/decisions/0011-sqlite-group-commit.md).
+    ``durable=False`` (PostgreSQL only)
     commits without waiting for the WAL flush (``synchronous_commit=off``): a
     crash may lose the last fraction of a second of commits, never corrupt
     data. Only the replay guard uses it. ``server_settings`` (PostgreSQL only)
@@ -118,7 +121,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

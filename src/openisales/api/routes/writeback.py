@@ -32,6 +32,7 @@ async def call_busi_result(call: Call) -> Reply:
         request,
         replay=ctx.replay,
         fast=ctx.writeback_fast,
+        group=ctx.writeback_group,
     )
     return Reply(SUCCESS_DESC)
 
