@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import gc
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from openisales import collector
 from openisales.client import C2Auth
 from openisales.clock import Clock
 from openisales.config import Settings
@@ -23,13 +23,6 @@ from openisales.services import dialing
 from openisales.store.ids import IdAllocator
 
 WEBHOOK_TIMEOUT_S = 10.0  # the webhook gateway's requests, connect to last byte
-# The garbage collector while the engine runs: every claimed batch allocates
-# tens of thousands of short-lived objects, which with Python's defaults
-# (700, 10, 10) set off a collection every few hundred records and a full one
-# every few seconds; measured, a quarter of a busy worker's time, and pauses
-# that make retries late. What the process loaded before is frozen (never
-# scanned again), and young objects are collected every 50,000 allocations.
-GC_THRESHOLDS = (50_000, 20, 10)
 
 
 def dispatcher_settings(settings: Settings) -> DispatcherSettings:
@@ -94,10 +87,10 @@ async def running(
 
     On exit both are told to stop and are awaited (a round in progress
     finishes), then their HTTP clients are closed. Meanwhile the process's
-    garbage collector runs as :data:`GC_THRESHOLDS` says.
+    garbage collector runs as :func:`openisales.collector.tuned` sets it.
     """
     stop = asyncio.Event()
-    with _collected_less():
+    with collector.tuned():
         async with (
             httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_S) as webhook_http,
             httpx.AsyncClient(  # a connection for every POST the pusher may have in flight
@@ -118,16 +111,3 @@ async def running(
             finally:
                 stop.set()
                 await asyncio.gather(*tasks)
-
-
-@contextmanager
-def _collected_less() -> Iterator[None]:
-    """The engine's garbage-collector settings (:data:`GC_THRESHOLDS`), restored on exit."""
-    before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
