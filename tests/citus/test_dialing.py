@@ -3,7 +3,8 @@
 The dispatcher's and the pusher's tests run here as they are (imported), on
 the module's Citus database: two dispatchers never offer a record twice at
 once, attempt outcomes are recorded, leases are recovered, overdue and ended
-records complete, pushes reach their receivers once. On Citus the statements
+records complete, pushes reach their receivers once, a simulated campaign
+run twice with the same seed gives the same summary. On Citus the statements
 that lock rows across VDNs run once per VDN (``store.citus.tenants``).
 """
 
@@ -13,7 +14,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from openisales.cli import simulation
 from openisales.config import Settings
 from openisales.store import dispatch
 from openisales.store.tables import data, push_outbox
@@ -37,22 +37,15 @@ from tests.dialing.test_pusher import (  # noqa: F401 (run here as they are)
     test_after_max_pushes_it_is_listed_as_failed_and_resend_delivers_it,
     test_two_pushers_never_send_a_row_twice_at_once,
 )
+from tests.dialing.test_simulation import (  # noqa: F401 (run here as it is)
+    test_a_simulated_campaign_dials_every_record_to_an_end,
+)
 from tests.helpers import add_numbers, make_campaign
 
 
 async def test_two_dispatchers_never_offer_a_record_twice_at_once(rig: Rig) -> None:  # noqa: F811
     """The PostgreSQL tier's test (which asks for OPENISALES_TEST_PG_URL), on the cluster."""
     await dispatcher_tests.test_two_dispatchers_never_offer_a_record_twice_at_once(rig)
-
-
-async def test_a_simulated_campaign_dials_every_record_to_an_end(settings: Settings) -> None:
-    """The simulation tier's checks of one run (its second run's sameness is not checked here)."""
-    summary = await simulation.run(settings, records=40, seed=3)
-    assert summary.records == 40
-    assert sum(summary.completion.values()) == 40  # every record ended
-    assert sum(summary.outcomes.values()) == summary.attempts >= 40
-    assert summary.write_backs == summary.answered  # every answered call was written back
-    assert 0 < summary.retries_by_business_policy < summary.attempts
 
 
 async def test_overdue_answers_of_every_vdn_complete_and_are_queued_for_push(

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from openisales.domain.attempt import Counters
 from openisales.domain.calldata import DataStatus, Record
 from openisales.domain.retry_policy import RetryPolicy, policy_from_stored
-from openisales.store import dispatch, records
+from openisales.store import citus, dispatch, records
 from openisales.store.tables import campaign, data, data_campaign_vdn, data_result, vdn
 
 
@@ -151,6 +151,22 @@ def _pg_type(column: sa.Column[Any]) -> str:
     return column.type.compile(dialect=_PG).lower()
 
 
+def _update_fields() -> str:
+    """The column list of the updates' JSON records (``json_to_recordset``)."""
+    keys = {"k_vdn": data.c.vdn_id, "k_data": data.c.data_id}
+    keys |= {key: data.c[column] for column, key in _WRITTEN.items()}
+    fields = [f"{key} {_pg_type(column)}" for key, column in keys.items()]
+    fields.append("v_keep_reservation boolean")
+    return ", ".join(fields)
+
+
+def _set_clause() -> str:
+    sets = [f"{column} = v.{key}" for column, key in _WRITTEN.items()]
+    sets += [f"{column} = {'NULL' if value is None else value}" for column, value in _RESET.items()]
+    sets.append("reserved_work_no = CASE WHEN v.v_keep_reservation THEN t.reserved_work_no END")
+    return ", ".join(sets)
+
+
 @lru_cache(maxsize=8)
 def _batched_sql(history_keys: tuple[str, ...]) -> str:
     """One PostgreSQL statement for a batch: the records' updates, then the history rows.
@@ -160,24 +176,76 @@ def _batched_sql(history_keys: tuple[str, ...]) -> str:
     driver a check per element (measured: two thirds of the statement's
     client time).
     """
-    keys = {"k_vdn": data.c.vdn_id, "k_data": data.c.data_id}
-    keys |= {key: data.c[column] for column, key in _WRITTEN.items()}
-    fields = [f"{key} {_pg_type(column)}" for key, column in keys.items()]
-    fields.append("v_keep_reservation boolean")
-    sets = [f"{column} = v.{key}" for column, key in _WRITTEN.items()]
-    sets += [f"{column} = {'NULL' if value is None else value}" for column, value in _RESET.items()]
-    sets.append("reserved_work_no = CASE WHEN v.v_keep_reservation THEN t.reserved_work_no END")
     history = ", ".join(f"{name} {_pg_type(data_result.c[name])}" for name in history_keys)
     columns = ", ".join(history_keys)
     return f"""
-    WITH v AS (SELECT * FROM json_to_recordset(CAST(:updates AS json)) AS v({", ".join(fields)})),
+    WITH v AS (SELECT * FROM json_to_recordset(CAST(:updates AS json)) AS v({_update_fields()})),
     upd AS (
-        UPDATE t_isl_data t SET {", ".join(sets)}
+        UPDATE t_isl_data t SET {_set_clause()}
         FROM v WHERE t.vdn_id = v.k_vdn AND t.data_id = v.k_data
     )
     INSERT INTO t_isl_data_result ({columns})
     SELECT {columns} FROM json_to_recordset(CAST(:history AS json)) AS h({history})
     """
+
+
+# History rows in one statement on Citus: their values are bound one by one
+# there, within PostgreSQL's 32767 parameters.
+_TENANT_ROWS = 500
+
+
+@lru_cache(maxsize=1)
+def _tenant_update() -> sa.TextClause:
+    """The update of :func:`_batched_sql` for the records of one VDN, as Citus routes it.
+
+    Citus sends a statement to one shard (a router statement) when it names
+    the shard key's value: ``t.vdn_id = :vdn``, the rows read from the JSON
+    parameter in place.
+    """
+    return sa.text(
+        f"""
+        UPDATE t_isl_data t SET {_set_clause()}
+        FROM json_to_recordset(CAST(:updates AS json)) AS v({_update_fields()})
+        WHERE t.vdn_id = :vdn AND t.data_id = v.k_data
+        """
+    ).bindparams(sa.bindparam("vdn", type_=sa.Integer))
+
+
+@lru_cache(maxsize=64)
+def _tenant_history(history_keys: tuple[str, ...], rows: int) -> sa.TextClause:
+    """The history rows of one VDN as one multi-row ``INSERT … VALUES`` (a router statement).
+
+    Neither an ``INSERT … SELECT`` from a function (pulled through the
+    coordinator) nor an ``INSERT`` in a ``WITH`` (planned apart, as an
+    intermediate result) is routed whole by Citus.
+    """
+    values = []
+    binds = []
+    for n in range(rows):
+        values.append(", ".join(f":h{n}_{name}" for name in history_keys))
+        binds += [sa.bindparam(f"h{n}_{k}", type_=data_result.c[k].type) for k in history_keys]
+    return sa.text(
+        f"INSERT INTO t_isl_data_result ({', '.join(history_keys)}) VALUES ({'), ('.join(values)})"
+    ).bindparams(*binds)
+
+
+async def _record_per_vdn(
+    conn: AsyncConnection, history: Sequence[dict[str, Any]], updates: Sequence[dict[str, Any]]
+) -> None:
+    """:func:`record` on Citus: per VDN, the update and the history rows, each on its shard."""
+    keys = tuple(history[0])
+    by_vdn: dict[int, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+    for row in history:
+        by_vdn.setdefault(row["vdn_id"], ([], []))[0].append(row)
+    for row in updates:
+        by_vdn.setdefault(row["k_vdn"], ([], []))[1].append(row)
+    for vdn_id, (rows, changes) in sorted(by_vdn.items()):
+        if changes:
+            await conn.execute(_tenant_update(), {"vdn": vdn_id, "updates": _to_json(changes)})
+        for start in range(0, len(rows), _TENANT_ROWS):
+            part = rows[start : start + _TENANT_ROWS]
+            params = {f"h{n}_{k}": row[k] for n, row in enumerate(part) for k in keys}
+            await conn.execute(_tenant_history(keys, len(part)), params)
 
 
 def _to_json(rows: Sequence[dict[str, Any]]) -> str:
@@ -200,13 +268,17 @@ async def record(
 ) -> None:
     """Insert the attempts' history rows and apply the records' new states (``v_``/``k_`` keys).
 
-    On PostgreSQL a batch is one statement (:func:`_batched_sql`). A record
+    On PostgreSQL a batch is one statement (:func:`_batched_sql`); on Citus
+    one statement per VDN (:func:`_record_per_vdn`), routed to its shard. A record
     scheduled to be called again soon is announced to the dispatchers
     (``dispatch.notice_in``), delivered when the transaction commits.
     """
     if conn.dialect.name == "postgresql" and history and updates:
-        params = {"updates": _to_json(updates), "history": _to_json(history)}
-        await conn.execute(sa.text(_batched_sql(tuple(history[0]))), params)
+        if await citus.distributed(conn):
+            await _record_per_vdn(conn, history, updates)
+        else:
+            params = {"updates": _to_json(updates), "history": _to_json(history)}
+            await conn.execute(sa.text(_batched_sql(tuple(history[0]))), params)
     else:
         if history:
             await conn.execute(sa.insert(data_result), list(history))

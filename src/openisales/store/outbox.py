@@ -74,7 +74,8 @@ async def enqueue_completed(
                 data.c.busi_result,
                 data.c.sub_status,
                 data.c.complete_reason,
-                of_last_attempt(call_time, data.c.vdn_id, data.c.data_id).label("last_call_time"),
+                # the VDN given, not the column: Citus routes a subquery naming it
+                of_last_attempt(call_time, vdn_id, data.c.data_id).label("last_call_time"),
                 campaign.c.call_back_url,
                 vdn.c.time_zone,
             )

@@ -24,7 +24,7 @@ from openisales.domain.attempt import rotation
 from openisales.domain.busi_policy import BusiRule, rules_from_json
 from openisales.domain.retry_policy import turns_from_json
 from openisales.domain.writeback import LastResult, Target, WriteBack
-from openisales.store import outbox, records
+from openisales.store import citus, outbox, records
 from openisales.store.tables import campaign, data, data_result
 
 
@@ -203,9 +203,9 @@ async def record(conn: AsyncConnection, wb: WriteBack) -> None:
     A write-back that completes the record also queues its result push.
     """
     values = params(wb)
-    if conn.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql" and not await citus.distributed(conn):
         await conn.execute(_COMBINED[wb.reschedule], values)
-    else:  # SQLite has no data-modifying CTEs
+    else:  # SQLite has no data-modifying CTEs; Citus routes no INSERT in a WITH whole
         await conn.execute(_INSERT_HISTORY, values)
         await conn.execute(_UPDATE[wb.reschedule], values)
     if wb.completed:

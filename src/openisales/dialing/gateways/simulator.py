@@ -5,7 +5,8 @@ weight (``00000`` = answered); ``agents`` — simulated agents online;
 ``results`` — business result (``CODE`` or ``CODE/SUB``) → weight, written
 back by the agent through the real write-back endpoint after an answered call;
 ``ring_s`` / ``talk_s`` — simulated durations (0 = instant). With the same seed
-and the same order of calls a run is reproducible.
+and the same records handed over in each batch a run is reproducible: outcomes
+are drawn in record order, whatever the order of the batch.
 """
 
 from __future__ import annotations
@@ -78,7 +79,10 @@ class Simulator:
     async def dispatch(self, campaign: DialingCampaign, tasks: Sequence[CallTask]) -> None:
         config, rng = self._campaign(campaign)
         codes, weights = list(config.mix), list(config.mix.values())
-        outcomes = [(task, rng.choices(codes, weights)[0]) for task in tasks]
+        # Drawn in record order: a claim hands over a defined set of records
+        # (the oldest due), in whatever order its UPDATE returned them.
+        ordered = sorted(tasks, key=lambda t: (t.data_id, t.attempt_no))
+        outcomes = [(task, rng.choices(codes, weights)[0]) for task in ordered]
         plans = [
             (task, code, self._business_result(task, code, config, rng)) for task, code in outcomes
         ]
