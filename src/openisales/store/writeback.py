@@ -37,6 +37,20 @@ class Const:
 
 Source = str | Const  # a WriteBack field name, or a constant
 
+
+def source_sql(source: Source, field: str) -> str:
+    """A declared source as SQL: ``field`` with ``{}`` for the field's name, or the constant.
+
+    Constants are ours (never input): an integer as such, a string quoted.
+    """
+    if isinstance(source, str):
+        return field.format(source)
+    value = source.value
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"unsupported constant {value!r}")
+    return str(value) if isinstance(value, int) else "'" + value.replace("'", "''") + "'"
+
+
 # The write-back's history row (``t_isl_data_result``).
 HISTORY: Mapping[str, Source] = {
     "vdn_id": "vdn_id",

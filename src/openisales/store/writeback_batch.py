@@ -15,6 +15,7 @@ and runs them.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -87,13 +88,8 @@ def _columns() -> tuple[tuple[str, str], ...]:
 
 
 def _sql(source: wb_store.Source) -> str:
-    """A declared source as SQL: ``v.<field>``, or the constant (ours, never input)."""
-    if isinstance(source, str):
-        return f"v.{source}"
-    value = source.value
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise TypeError(f"unsupported constant {value!r}")
-    return str(value) if isinstance(value, int) else "'" + value.replace("'", "''") + "'"
+    """A declared source as SQL: ``v.<field>`` (the batch's row), or the constant."""
+    return wb_store.source_sql(source, "v.{}")
 
 
 # One row per write-back; the order of these columns is the order of the
@@ -217,7 +213,12 @@ async def read_many(
         [k.now for k in keys],
         timeout=timeout,
     )
-    reads: list[Read | None] = [None] * len(keys)
+    return reads_of(found, len(keys))
+
+
+def reads_of(found: Sequence[Any], count: int) -> list[Read]:
+    """The rows of a batched read (``i``: the key's position from 1) as reads in key order."""
+    reads: list[Read | None] = [None] * count
     for row in found:
         version = row["version"]
         seen = wb_store.target(_Row(row), version) if version is not None else None

@@ -70,13 +70,8 @@ _SQLITE = sqlite.dialect()
 
 
 def _sql(source: wb_store.Source) -> str:
-    """A declared source as SQL: ``:<field>``, or the constant (ours, never input)."""
-    if isinstance(source, str):
-        return f":{source}"
-    value = source.value
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise TypeError(f"unsupported constant {value!r}")
-    return str(value) if isinstance(value, int) else "'" + value.replace("'", "''") + "'"
+    """A declared source as SQL: ``:<field>`` (a named parameter), or the constant."""
+    return wb_store.source_sql(source, ":{}")
 
 
 def _assignments(columns: Iterable[tuple[str, wb_store.Source]]) -> str:

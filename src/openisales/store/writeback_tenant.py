@@ -39,8 +39,8 @@ from openisales.store.writeback_batch import (
     ReadKey,
     Write,
     _driver,
-    _Row,
     _sql,
+    reads_of,
 )
 
 _READ_SQL = f"""
@@ -132,13 +132,7 @@ async def read_tenant(
         [k.now for k in keys],
         timeout=timeout,
     )
-    reads: list[Read | None] = [None] * len(keys)
-    for row in found:
-        version = row["version"]
-        seen = wb_store.target(_Row(row), version) if version is not None else None
-        reads[row["i"] - 1] = Read(bool(row["replayed"]), seen)
-    assert all(r is not None for r in reads)
-    return reads  # type: ignore[return-value]
+    return reads_of(found, len(keys))
 
 
 async def write_tenant(
