@@ -11,11 +11,11 @@ import asyncio
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -248,19 +248,12 @@ async def _record_per_vdn(
             await conn.execute(_tenant_history(keys, len(part)), params)
 
 
+_ENCODER = msgspec.json.Encoder()
+
+
 def _to_json(rows: Sequence[dict[str, Any]]) -> str:
-    """``rows`` as a JSON array; datetimes as ISO 8601 (each distinct one formatted once)."""
-    seen: dict[datetime, str] = {}
-
-    def iso(value: Any) -> str:
-        if not isinstance(value, datetime):
-            raise TypeError(f"cannot write {type(value).__name__} as JSON")
-        text = seen.get(value)
-        if text is None:
-            text = seen[value] = value.isoformat()
-        return text
-
-    return json.dumps(list(rows), default=iso)
+    """``rows`` as a JSON array; datetimes in RFC 3339, which PostgreSQL reads as timestamps."""
+    return _ENCODER.encode(rows).decode()
 
 
 async def record(
