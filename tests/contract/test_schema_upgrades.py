@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from click.testing import CliRunner
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -174,3 +175,35 @@ async def test_migrating_a_newer_schema_leaves_it_alone(engine: AsyncEngine) -> 
     await schema.migrate(engine)
     with pytest.raises(schema.SchemaError, match="upgrade openisales"):
         await schema.check(engine)
+
+
+async def test_the_claim_function_s_new_column_comes_last_and_goes_on_downgrade(
+    empty_url: str,
+) -> None:
+    """0012 is an expand migration: 0011's code reads ``isl_claim`` by position (first columns)."""
+    if empty_url.startswith("sqlite"):
+        pytest.skip("the claim function is PostgreSQL's")
+    engine = create_engine(empty_url)
+    columns = sa.text(
+        "SELECT unnest(proargnames) FROM pg_proc WHERE proname = 'isl_claim'"
+        " OFFSET 11"  # the arguments' names come first
+    )
+
+    def downgrade(conn: sa.Connection, revision: str) -> None:
+        command.downgrade(schema.alembic_config(conn), revision)
+        conn.commit()
+
+    try:
+        await schema.migrate(engine, "0011")
+        async with engine.connect() as conn:
+            before = list((await conn.execute(columns)).scalars())
+        await schema.migrate(engine)
+        async with engine.connect() as conn:
+            after = list((await conn.execute(columns)).scalars())
+            await conn.run_sync(downgrade, "0011")
+            again = list((await conn.execute(columns)).scalars())
+        assert after == [*before, "listed"]
+        assert before[-2:] == ["claim_state", "claim_limit"]
+        assert again == before
+    finally:
+        await engine.dispose()

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openisales.store import dispatch
-from openisales.store.tables import campaign, data
+from openisales.store.tables import blocklist, campaign, data
 from tests.dialing.conftest import Rig
 from tests.helpers import add_numbers, campaign_body
 
@@ -166,3 +166,37 @@ async def test_concurrent_claims_never_pass_the_cap(rig: Rig) -> None:
         calling = await dispatch.count_calling(conn, 1, cid)
     assert calling == 17
     assert len(ids) == 60
+
+
+async def test_the_round_trip_says_whose_number_has_a_blocklist_entry(rig: Rig) -> None:
+    """``listed``: an unexpired entry of this VDN for the number the attempt calls (0012)."""
+    engine = rig.api.ctx.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the claim function is PostgreSQL's")
+    now = rig.clock.now()
+    cid, ids = await _campaign(rig, 7)
+    for data_id in ids:
+        await _set(engine, data_id, next_call_time=now - timedelta(seconds=1))
+    two = '[{"calledNo":"90001","type":""},{"calledNo":"90002","type":""}]'
+    await _set(engine, ids[5], called_nos=two, next_index=1)  # calls its second number
+    await _set(engine, ids[6], called_nos=two.replace("90002", "90003"), next_index=1)
+    entry = {"expires_at": None, "restrict_times": None, "created_at": now, "updated_at": now}
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.insert(blocklist),
+            [
+                entry | {"vdn_id": 1, "number": "80000"},  # listed
+                entry | {"vdn_id": 1, "number": "80001", "expires_at": now},  # expired
+                entry | {"vdn_id": 2, "number": "80002"},  # another VDN's
+                entry | {"vdn_id": 1, "number": "80003", "restrict_times": 3},  # restricted
+                entry | {"vdn_id": 1, "number": "90002", "expires_at": now + timedelta(days=1)},
+                entry | {"vdn_id": 1, "number": "90001"},  # ids[6] calls 90003, not this one
+            ],
+        )
+    got = await _claim(engine, cid, now, one_trip=True, batch=50, cap=50, agents=None)
+    assert {c.record.data_id for c in dispatch.claims(got.rows)} == set(ids)
+    assert got.listed == {ids[0], ids[3], ids[5]}
+    for data_id in ids:
+        await _set(engine, data_id, status=dispatch.WAITING)
+    apart = await _claim(engine, cid, now, one_trip=False, batch=50, cap=50, agents=None)
+    assert len(apart.rows) == 7 and apart.listed is None  # the statements do not look

@@ -89,6 +89,8 @@ GENERAL, SCHEDULED = "general", "scheduled"  # run's hand-off lanes
 class _Claimed(NamedTuple):
     tasks: list[CallTask]
     full: bool
+    # The numbers the blocklist must be asked about: the claim's listed ones, or all.
+    screen: frozenset[str] = frozenset()
 
 
 _GONE = _Claimed([], False)  # the campaign stopped running meanwhile
@@ -275,7 +277,7 @@ class Dispatcher:
                     done.dialled.append(key)
                     done.full = done.full or claimed.full
                 if claimed is not None and claimed.tasks:
-                    handoff = self._hand_off(campaign, gateway, claimed.tasks, now)
+                    handoff = self._hand_off(campaign, gateway, claimed.tasks, claimed.screen, now)
                     if pipelined:
                         done.dispatched += len(claimed.tasks)
                         self._start(handoff, lane)
@@ -432,15 +434,27 @@ class Dispatcher:
                         "gateway": gateway.name,
                     },
                 )
-        return _Claimed(tasks, len(rows) >= claimed.limit)
+        if claimed.listed is None:
+            screen = frozenset(t.called for t in tasks)
+        else:
+            screen = frozenset(t.called for t in tasks if t.data_id in claimed.listed)
+        return _Claimed(tasks, len(rows) >= claimed.limit, screen)
 
     async def _hand_off(
-        self, campaign: DialingCampaign, gateway: Gateway, tasks: list[CallTask], now: datetime
+        self,
+        campaign: DialingCampaign,
+        gateway: Gateway,
+        tasks: list[CallTask],
+        screen: frozenset[str],
+        now: datetime,
     ) -> int:
-        """Check the blocklist, then give the rest to the gateway; returns how many it got."""
-        barred = await blocklist.blocked_numbers(
-            self.engine, campaign.vdn_id, {t.called for t in tasks}, now
-        )
+        """Check the blocklist, then give the rest to the gateway; returns how many it got.
+
+        Only ``screen``'s numbers are checked: the claim found no unexpired
+        blocklist entry for the others (``dispatch.CampaignClaim.listed``), and
+        a number without one is never blocked.
+        """
+        barred = await blocklist.blocked_numbers(self.engine, campaign.vdn_id, screen, now)
         if barred:  # blocked since the record was added: not called, recorded as BLOCKED
             blocked = [t for t in tasks if t.called in barred]
             tasks = [t for t in tasks if t.called not in barred]

@@ -225,9 +225,13 @@ class CampaignClaim(NamedTuple):
     running: bool  # False: the campaign is gone or no longer running; nothing claimed
     limit: int  # min(batch, cap - calls in progress): 0 when the campaign is at its cap
     rows: list[Any]  # the claimed rows, :data:`CLAIMED_COLUMNS` (for :func:`claims`)
+    # The claimed records whose number to call has an unexpired blocklist entry
+    # (migration 0012); None when the claim did not look (separate statements).
+    listed: frozenset[int] | None = None
 
 
-# The claim in one round trip (migration 0011): the arguments' and columns' order is the function's.
+# The claim in one round trip (migrations 0011, 0012): the arguments' and columns' order is the
+# function's.
 CLAIM_FUNCTION = (
     "isl_claim(integer, bigint, integer, integer, boolean, varchar, timestamptz, "
     "timestamptz, varchar, varchar[], timestamptz)"
@@ -247,6 +251,7 @@ _CLAIM_CALL = (
         *(sa.column(c.name, c.type) for c in CLAIMED_COLUMNS),
         sa.column("claim_state", sa.SmallInteger),
         sa.column("claim_limit", sa.Integer),
+        sa.column("listed", sa.Boolean),
     )
 )
 # The function's claim_state: a claimed row, or the one row saying why none was
@@ -289,8 +294,10 @@ async def claim_campaign(
     does, commit. ``one_trip`` (:func:`claims_in_one_trip`) does all of it in
     one statement, in autocommit: the campaign stays locked for PostgreSQL's
     work only, not for the round trips between statements and what the
-    caller's event loop runs meanwhile. Otherwise one transaction of
-    separate statements (SQLite, Citus).
+    caller's event loop runs meanwhile; it also says which claimed records'
+    numbers have a blocklist entry (``listed``), so that the caller asks the
+    blocklist about those only. Otherwise one transaction of separate
+    statements (SQLite, Citus), and ``listed`` is None.
     """
     if not one_trip:
         async with transaction(engine) as conn:
@@ -331,7 +338,8 @@ async def claim_campaign(
         got = (await conn.execute(_CLAIM_CALL, params)).all()
     state, limit = got[0][_CLAIMED], got[0][_CLAIMED + 1]  # never no row
     if state == _CLAIMED_ROW:
-        return CampaignClaim(True, limit, [row[:_CLAIMED] for row in got])
+        listed = frozenset(row.data_id for row in got if row[_CLAIMED + 2])
+        return CampaignClaim(True, limit, [row[:_CLAIMED] for row in got], listed)
     return CampaignClaim(state != _GONE_ROW, limit, [])
 
 
