@@ -160,10 +160,8 @@ class Api:
         )
 
 
-@pytest.fixture
-async def api(settings: Settings) -> AsyncIterator[Api]:
-    ctx = build_context(settings)
-    now = datetime.now(UTC)
+async def add_tenants(ctx: AppContext, now: datetime) -> dict[int, Tenant]:
+    """VDNs 1 and 2 (Asia/Shanghai), each with an API key of its own."""
     vault = Vault(MASTER_KEY)
     tenants = {}
     for vdn_id in (1, 2):
@@ -177,6 +175,13 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
         )
         ak, sk = await admin.create_key(ctx.engine, vault, vdn_ids=[vdn_id], now=now, actor=CLI)
         tenants[vdn_id] = Tenant(vdn_id, ak, sk)
+    return tenants
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[Api]:
+    ctx = build_context(settings)
+    tenants = await add_tenants(ctx, datetime.now(UTC))
     app = create_app(settings, context=ctx)
     yield Api(ctx, app, tenants)
     await ctx.close()

@@ -19,6 +19,7 @@ from openisales.services import writeback as service
 from openisales.store import sql, writeback as store, writeback_fast
 from openisales.store.batching import FlushCancelled
 from openisales.store.tables import data, data_result, push_outbox
+from tests.api.faults import history_table_missing, spy_look_up
 from tests.conftest import Api
 from tests.helpers import add_numbers, campaign_body, define
 
@@ -184,13 +185,19 @@ def _without_fast_path(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(api.ctx, "writeback_group", None)
 
 
-async def test_a_committed_write_back_whose_answer_was_lost_is_a_success(
-    api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def _lose_the_answer(api: Api, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
+    """A record whose next write-back commits (by the locking path), then loses its answer."""
     data_id = await _setup(api)
     _without_fast_path(api, monkeypatch)
     calls: list[str] = []
     monkeypatch.setattr(service, "transaction", _lose_the_answer_after(calls))
+    return data_id, calls
+
+
+async def test_a_committed_write_back_whose_answer_was_lost_is_a_success(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_id, calls = await _lose_the_answer(api, monkeypatch)
     async with api.client() as client:
         reply = await client.write_back(data_id, {"busiResult": "LATER"})
     assert calls == ["lost"]
@@ -227,10 +234,7 @@ async def test_a_lost_write_that_did_not_commit_is_0200999_and_a_resend_writes_o
 async def test_when_the_database_stays_away_the_answer_says_unknown(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data_id = await _setup(api)
-    _without_fast_path(api, monkeypatch)
-    calls: list[str] = []
-    monkeypatch.setattr(service, "transaction", _lose_the_answer_after(calls))
+    data_id, _ = await _lose_the_answer(api, monkeypatch)
     monkeypatch.setattr(service, "FATE_DELAYS_S", (0.0, 0.0))
 
     async def unreachable(*_: Any) -> bool:
@@ -248,23 +252,9 @@ async def test_a_refused_statement_is_not_looked_up(
 ) -> None:
     """PostgreSQL (or SQLite) refusing the write is certain: 0200999 at once."""
     data_id = await _setup(api)
-    looked: list[int] = []
-
-    async def landed(*args: Any) -> bool:
-        looked.append(1)
-        return False
-
-    monkeypatch.setattr(store, "landed", landed)
-    async with api.ctx.engine.begin() as conn:
-        await conn.execute(sa.text("ALTER TABLE t_isl_data_result RENAME TO t_isl_data_result_x"))
-    try:
-        async with api.client() as client:
-            reply = await client.write_back(data_id, {"busiResult": "LATER"})
-    finally:
-        async with api.ctx.engine.begin() as conn:
-            await conn.execute(
-                sa.text("ALTER TABLE t_isl_data_result_x RENAME TO t_isl_data_result")
-            )
+    looked = spy_look_up(monkeypatch, store, "landed")
+    async with history_table_missing(api), api.client() as client:
+        reply = await client.write_back(data_id, {"busiResult": "LATER"})
     assert reply["resultCode"] == "0200999"
     assert looked == []
 

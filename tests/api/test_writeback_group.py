@@ -24,6 +24,7 @@ from openisales.services import writeback as service
 from openisales.store import writeback_group as grouped
 from openisales.store.batching import FlushCancelled
 from openisales.store.tables import data, data_result
+from tests.api.faults import history_table_missing, spy_look_up
 from tests.conftest import Api
 from tests.helpers import add_numbers, define, make_campaign
 
@@ -218,23 +219,9 @@ async def test_a_group_whose_answer_was_lost_is_looked_up(
 async def test_a_refused_group_statement_is_0200999_and_not_looked_up(
     api: Api, records: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    looked: list[int] = []
-
-    async def fate(*_: Any) -> bool:
-        looked.append(1)
-        return False
-
-    monkeypatch.setattr(service, "_fate", fate)
-    async with api.ctx.engine.begin() as conn:
-        await conn.execute(sa.text("ALTER TABLE t_isl_data_result RENAME TO t_isl_data_result_x"))
-    try:
-        async with api.client() as client:
-            reply = await client.write_back(records[0], {"busiResult": "X"})
-    finally:
-        async with api.ctx.engine.begin() as conn:
-            await conn.execute(
-                sa.text("ALTER TABLE t_isl_data_result_x RENAME TO t_isl_data_result")
-            )
+    looked = spy_look_up(monkeypatch, service, "_fate")
+    async with history_table_missing(api), api.client() as client:
+        reply = await client.write_back(records[0], {"busiResult": "X"})
     assert reply["resultCode"] == "0200999"
     assert looked == []
     assert await agent_of(api, records[0]) is None

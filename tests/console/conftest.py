@@ -14,15 +14,14 @@ from argon2 import PasswordHasher
 from openisales.api.app import build_context
 from openisales.api.context import AppContext
 from openisales.auth import passwords
-from openisales.auth.vault import Vault
 from openisales.client import AsyncClient
 from openisales.clock import FixedClock
 from openisales.config import Settings
 from openisales.console.app import create
 from openisales.domain.operator import Role
-from openisales.services import admin, operators
+from openisales.services import operators
 from openisales.services.audit import CLI
-from tests.conftest import BASE_URL, MASTER_KEY, Tenant
+from tests.conftest import BASE_URL, Tenant, add_tenants
 
 PASSWORD = "correct horse battery"
 OPERATORS = {
@@ -97,19 +96,7 @@ async def console(settings: Settings) -> AsyncIterator[Console]:
     clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
     ctx = build_context(settings, clock=clock)
     now = clock.now()
-    vault = Vault(MASTER_KEY)
-    tenants = {}
-    for vdn_id in (1, 2):
-        await admin.add_vdn(
-            ctx.engine,
-            vdn_id=vdn_id,
-            name=f"vdn{vdn_id}",
-            time_zone="Asia/Shanghai",
-            now=now,
-            actor=CLI,
-        )
-        ak, sk = await admin.create_key(ctx.engine, vault, vdn_ids=[vdn_id], now=now, actor=CLI)
-        tenants[vdn_id] = Tenant(vdn_id, ak, sk)
+    tenants = await add_tenants(ctx, now)
     for name, (role, vdns) in OPERATORS.items():
         await operators.add(
             ctx.engine, CLI, name=name, role=role, vdns=vdns, password=PASSWORD, now=now

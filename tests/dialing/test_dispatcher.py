@@ -12,10 +12,10 @@ import sqlalchemy as sa
 
 from openisales.dialing.dispatcher import Dispatcher, DispatcherSettings
 from openisales.domain.dialing import DialingCampaign
-from openisales.services.dialing import AttemptReport
 from openisales.store.tables import campaign, data_result
 from tests.conftest import ENGINES
 from tests.dialing.conftest import Rig
+from tests.dialing.fakes import Checking, Ledger
 from tests.helpers import add_numbers, campaign_body, define
 
 
@@ -206,45 +206,19 @@ async def test_two_dispatchers_never_offer_a_record_twice_at_once(rig: Rig) -> N
         for start in range(0, 400, 20):
             await add_numbers(client, cid, *[str(70000 + i) for i in range(start, start + 20)])
     await rig.configure(cid)
-    in_flight: set[int] = set()
-    seen: list[tuple[int, int]] = []
-    clashes: list[int] = []
-
-    class Checking:
-        name = "simulator"
-
-        def __init__(self) -> None:
-            self.dispatcher: Dispatcher | None = None
-
-        def agents(self, _c: DialingCampaign) -> None:
-            return None
-
-        async def dispatch(self, _c: DialingCampaign, tasks: Any) -> None:
-            for t in tasks:
-                if t.data_id in in_flight:
-                    clashes.append(t.data_id)
-                in_flight.add(t.data_id)
-                seen.append((t.data_id, t.attempt_no))
-            await asyncio.sleep(0)
-            for t in tasks:
-                in_flight.discard(t.data_id)
-            assert self.dispatcher is not None
-            await self.dispatcher.report(
-                [AttemptReport(t.vdn_id, t.data_id, t.attempt_no, "00603") for t in tasks]
-            )
-
-    workers = []
-    for _ in range(2):
-        gateway = Checking()
-        worker = Dispatcher(
+    ledger = Ledger()
+    workers = [
+        Dispatcher(
             rig.api.ctx.engine,
             rig.api.ctx.ids,
-            {"simulator": gateway},
-            rig.clock,  # type: ignore[dict-item]
+            {},
+            rig.clock,
             DispatcherSettings(claim_batch=25, housekeeping_s=0),
         )
-        gateway.dispatcher = worker
-        workers.append(worker)
+        for _ in range(2)
+    ]
+    for worker in workers:  # each reports through its own dispatcher
+        worker.gateways = {"simulator": Checking(ledger, worker.report, pause_s=0)}
 
     async def spin(worker: Dispatcher) -> None:
         while await worker.tick():
@@ -252,8 +226,9 @@ async def test_two_dispatchers_never_offer_a_record_twice_at_once(rig: Rig) -> N
 
     await asyncio.gather(*(spin(w) for w in workers))
     await asyncio.gather(*(spin(w) for w in workers))
-    assert clashes == []
-    assert len(seen) == len(set(seen)) == 400 * 3  # each record: 1 call + 2 retries, none twice
+    assert ledger.clashes == []
+    # each record: 1 call + 2 retries, none twice
+    assert len(ledger.seen) == len(set(ledger.seen)) == 400 * 3
 
 
 async def test_a_due_retry_goes_before_a_backlog_of_first_calls(rig: Rig) -> None:

@@ -23,13 +23,13 @@ from openisales.clock import FixedClock
 from openisales.config import Settings
 from openisales.dialing.dispatcher import Dispatcher, DispatcherSettings
 from openisales.dialing.wakeup import Listener, Wakeup
-from openisales.domain.dialing import DialingCampaign
 from openisales.services import dialing
 from openisales.services.dialing import AttemptReport
 from openisales.store import dispatch
 from openisales.store.tables import data
 from tests.conftest import ENGINES, Api
 from tests.dialing.conftest import Rig, make_dispatcher
+from tests.dialing.fakes import Checking, Ledger
 from tests.dialing.test_dispatcher import Silent
 from tests.helpers import add_numbers, campaign_body, define
 
@@ -213,41 +213,24 @@ async def test_two_dispatchers_woken_by_notices_never_dial_a_record_twice(live: 
         for start in range(20, 200, 20):
             await add_numbers(client, cid, *[str(71000 + i) for i in range(start, start + 20)])
     await live.configure(cid)
-    in_flight: set[int] = set()
-    seen: list[tuple[int, int]] = []
-    clashes: list[int] = []
     api = live.api
 
-    class Checking:
-        """Reports each outcome as a CTI would, through the API's path (announced)."""
+    async def report(reports: list[AttemptReport]) -> list[dialing.Applied]:
+        """As a CTI would, through the API's path (announced)."""
+        return await dialing.record_attempts(
+            api.ctx.engine,
+            api.ctx.ids,
+            reports,
+            now=live.clock.now(),
+            timing=dialing.DialerTiming(),
+        )
 
-        name = "simulator"
-
-        def agents(self, _c: DialingCampaign) -> None:
-            return None
-
-        async def dispatch(self, _c: DialingCampaign, tasks: Any) -> None:
-            for t in tasks:
-                if t.data_id in in_flight:
-                    clashes.append(t.data_id)
-                in_flight.add(t.data_id)
-                seen.append((t.data_id, t.attempt_no))
-            await asyncio.sleep(0.01)
-            for t in tasks:
-                in_flight.discard(t.data_id)
-            await dialing.record_attempts(
-                api.ctx.engine,
-                api.ctx.ids,
-                [AttemptReport(t.vdn_id, t.data_id, t.attempt_no, "00603") for t in tasks],
-                now=live.clock.now(),
-                timing=dialing.DialerTiming(),
-            )
-
+    ledger = Ledger()
     workers = [
         Dispatcher(
             api.ctx.engine,
             api.ctx.ids,
-            {"simulator": Checking()},  # type: ignore[dict-item]
+            {"simulator": Checking(ledger, report, pause_s=0.01)},
             live.clock,
             DispatcherSettings(claim_batch=25, housekeeping_s=0, poll_interval_s=POLL_S),
         )
@@ -263,8 +246,9 @@ async def test_two_dispatchers_woken_by_notices_never_dial_a_record_twice(live: 
 
     async with running(*workers):
         await until(completed, timeout=60)
-    assert clashes == []
-    assert len(seen) == len(set(seen)) == 200 * 3  # each record: 1 call + 2 retries, none twice
+    assert ledger.clashes == []
+    # each record: 1 call + 2 retries, none twice
+    assert len(ledger.seen) == len(set(ledger.seen)) == 200 * 3
 
 
 async def test_a_hint_ends_a_rest_and_stop_ends_it_too() -> None:

@@ -172,34 +172,34 @@ def operator_list(settings: Settings, as_json: bool) -> None:
     print_list(items, [*columns, ("createdAt", "CREATED (UTC)")], as_json)
 
 
-def _set_disabled(settings: Settings, name: str, disabled: bool) -> None:
-    from openisales.clock import SystemClock
-    from openisales.services import audit, operators
+def _state_command(disabled: bool, summary: str, also: str = "") -> click.Command:
+    """The ``disable`` (``disabled``) or ``enable`` command; ``also``: what it adds when done."""
+    verb = "disable" if disabled else "enable"
 
-    _run(
-        settings,
-        lambda e: operators.set_disabled(
-            e, audit.CLI, name=name, disabled=disabled, now=SystemClock().now()
-        ),
-    )
+    @operator.command(verb, help=summary)
+    @click.argument("name")
+    @pass_settings
+    def command(settings: Settings, name: str) -> None:
+        from openisales.clock import SystemClock
+        from openisales.services import audit, operators
+
+        _run(
+            settings,
+            lambda e: operators.set_disabled(
+                e, audit.CLI, name=name, disabled=disabled, now=SystemClock().now()
+            ),
+        )
+        click.echo(f"operator {name} {verb}d{also}")
+
+    return command
 
 
-@operator.command("disable")
-@click.argument("name")
-@pass_settings
-def operator_disable(settings: Settings, name: str) -> None:
-    """Disable the operator NAME: it cannot sign in, and its sessions end now."""
-    _set_disabled(settings, name, True)
-    click.echo(f"operator {name} disabled; its sessions have ended")
-
-
-@operator.command("enable")
-@click.argument("name")
-@pass_settings
-def operator_enable(settings: Settings, name: str) -> None:
-    """Enable the operator NAME again."""
-    _set_disabled(settings, name, False)
-    click.echo(f"operator {name} enabled")
+operator_disable = _state_command(
+    True,
+    "Disable the operator NAME: it cannot sign in, and its sessions end now.",
+    "; its sessions have ended",
+)
+operator_enable = _state_command(False, "Enable the operator NAME again.")
 
 
 @operator.command("passwd")

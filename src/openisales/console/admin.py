@@ -12,12 +12,14 @@ disable or demote itself (another admin must).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
 from starlette.datastructures import FormData
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -367,29 +369,14 @@ async def _change(page: Page, what: str) -> Response:
     return page.redirect(f"/console/admin/operators/{name}", done=done, what=name)
 
 
-@view(Permission.ADMINISTER)
-async def operator_page(page: Page) -> Response:
-    return await _change(page, "show")
+def _changing(what: str) -> Callable[[Request], Awaitable[Response]]:
+    """The view of one change to the operator of the path (``show``: its page)."""
 
+    async def change(page: Page) -> Response:
+        return await _change(page, what)
 
-@view(Permission.ADMINISTER)
-async def operator_access(page: Page) -> Response:
-    return await _change(page, "access")
-
-
-@view(Permission.ADMINISTER)
-async def operator_password(page: Page) -> Response:
-    return await _change(page, "password")
-
-
-@view(Permission.ADMINISTER)
-async def operator_disable(page: Page) -> Response:
-    return await _change(page, "disable")
-
-
-@view(Permission.ADMINISTER)
-async def operator_enable(page: Page) -> Response:
-    return await _change(page, "enable")
+    change.__name__ = f"operator_{what}"
+    return view(Permission.ADMINISTER)(change)
 
 
 async def _to_vdns(page: Page) -> Response:
@@ -408,9 +395,9 @@ ROUTES: list[BaseRoute] = [
     Route("/console/admin/holidays/delete", delete_holiday, methods=["POST"]),
     Route("/console/admin/operators", operators_page, methods=["GET"]),
     Route("/console/admin/operators", add_operator, methods=["POST"]),
-    Route("/console/admin/operators/{name}", operator_page, methods=["GET"]),
-    Route("/console/admin/operators/{name}/access", operator_access, methods=["POST"]),
-    Route("/console/admin/operators/{name}/password", operator_password, methods=["POST"]),
-    Route("/console/admin/operators/{name}/disable", operator_disable, methods=["POST"]),
-    Route("/console/admin/operators/{name}/enable", operator_enable, methods=["POST"]),
+    Route("/console/admin/operators/{name}", _changing("show"), methods=["GET"]),
+    *(
+        Route(f"/console/admin/operators/{{name}}/{what}", _changing(what), methods=["POST"])
+        for what in ("access", "password", "disable", "enable")
+    ),
 ]
