@@ -37,15 +37,18 @@ def provision(env: dict[str, str], vdn_id: int) -> None:
     run(env, "vdn", "add", "--id", str(vdn_id), "--name", "bench", "--time-zone", "UTC")
 
 
-def start(args: list[str], *, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start(
+    args: list[str], *, env: dict[str, str], log: Path, command: list[str] | None = None
+) -> subprocess.Popen[bytes]:
     """``openisales <args>`` in the background, output to ``log``.
 
-    The child leads a session (and process group) of its own, so that
-    ``signal_group`` reaches whatever it spawns as well.
+    ``command``, when given, runs in place of ``openisales`` with the same
+    arguments. The child leads a session (and process group) of its own, so
+    that ``signal_group`` reaches whatever it spawns as well.
     """
     with log.open("wb") as sink:
         return subprocess.Popen(
-            [CLI, *args],
+            [*(command or [CLI]), *args],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=sink,

@@ -38,6 +38,10 @@ class ServerProcess:
     the HTTP server: granian must be importable (``PYTHONPATH``), and gets the
     settings of ``serve`` that it has an equivalent for (see
     ``docs/decisions/0010-http-server-ab.md``).
+
+    ``launcher``: a Python script run in place of the ``openisales`` command,
+    with the same arguments (``bench/writeback/nullapp.py``: ``serve`` with
+    another application).
     """
 
     def __init__(
@@ -48,10 +52,12 @@ class ServerProcess:
         log: Path,
         tls: bool = True,
         server: str = "uvicorn",
+        launcher: Path | None = None,
     ) -> None:
         self.env = env
         self.tls = tls
         self.server = server
+        self.launcher = launcher
         self.workers = workers
         self.log = log
         self.port = free_port()
@@ -78,7 +84,8 @@ class ServerProcess:
             args += ["--workers", str(self.workers)]
             if not self.tls:
                 args.append("--no-tls")
-            self._proc = cli.start(args, env=self.env, log=self.log)
+            command = [sys.executable, str(self.launcher)] if self.launcher else None
+            self._proc = cli.start(args, env=self.env, log=self.log, command=command)
         try:
             self._wait_ready()
         except BaseException:

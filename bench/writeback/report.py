@@ -101,13 +101,7 @@ class Measurement:
     def problems(self) -> list[str]:
         """Everything that makes the measurement invalid (not the bar itself)."""
         w = self.wrk
-        found = []
-        if w.errors:
-            found.append(
-                f"{w.errors} errors ({w.bad} non-success answers, {w.socket_errors} socket)"
-            )
-        if w.exhausted:
-            found.append(f"wrk threads ran out of pre-signed requests ({w.exhausted} missing)")
+        found = wrk_problems(w)
         if self.new_rows != w.ok + w.in_flight:
             found.append(
                 f"database has {self.new_rows} new result rows, expected {w.ok} successful"
@@ -182,39 +176,21 @@ def document(m: Measurement) -> dict[str, Any]:
             "max": w.max_ms,
         },
         "errors": w.errors,
-        "error_detail": {
-            "non_success_answers": w.bad,
-            "http_status_ge_400": w.http_errors,
-            "socket_errors_and_timeouts": w.socket_errors,
-            "exhausted": w.exhausted,
-            "samples": w.samples[:5],
-        },
+        "error_detail": wrk_error_detail(w),
         "responses_ok": w.ok,
         "requests_sent": w.sent,
         "in_flight_at_stop": w.in_flight,
         "db_new_result_rows": m.new_rows,
         "db_sessions_opened_during_run": m.sessions_opened,
         "wrk_duration_s": round(w.duration_s, 3),
-        "wrk_cpu": {
-            "cpu_s": round(w.cpu_s, 2),
-            "cores": round(w.cpu_share, 3),
-            "share_of_machine": round(w.cpu_share / m.machine["cores"], 3),
-        },
+        "wrk_cpu": wrk_cpu(w, m.machine["cores"]),
         "http_cpu": m.cpu.as_dict(),
         "busy_cores_before": {"pgbench": m.pgbench_busy_before, "http": m.http.busy_before},
         "ratio": round(m.ratio, 4) if m.ratio is not None else None,
         "bar": BAR if m.pgbench else None,
         "cpu_per_writeback_us": per_request_us(m.cpu, w.ok + w.in_flight),
         "pgbench_postgres_us_per_transaction": (
-            round(
-                m.pgbench_cpu.groups["postgres"]
-                * m.pgbench_cpu.wall_s
-                / m.pgbench.transactions
-                * 1e6,
-                1,
-            )
-            if m.pgbench and m.pgbench_cpu and m.pgbench.transactions
-            else None
+            pgbench_postgres_us(m.pgbench, m.pgbench_cpu) if m.pgbench and m.pgbench_cpu else None
         ),
         "open_loop": open_loop_document(m.http.open_loop),
         "targets": [{"target": what, "met": met} for what, met in m.targets()],
@@ -224,6 +200,42 @@ def document(m: Measurement) -> dict[str, Any]:
         + (["profiled run: py-spy competed for the CPU"] if m.http.profile else []),
         "profile": m.http.profile.splitlines() if m.http.profile else None,
     }
+
+
+def wrk_problems(w: WrkResult) -> list[str]:
+    """What makes a wrk run invalid, whatever the server: errors, too few pre-signed requests."""
+    found = []
+    if w.errors:
+        found.append(f"{w.errors} errors ({w.bad} non-success answers, {w.socket_errors} socket)")
+    if w.exhausted:
+        found.append(f"wrk threads ran out of pre-signed requests ({w.exhausted} missing)")
+    return found
+
+
+def wrk_error_detail(w: WrkResult) -> dict[str, Any]:
+    return {
+        "non_success_answers": w.bad,
+        "http_status_ge_400": w.http_errors,
+        "socket_errors_and_timeouts": w.socket_errors,
+        "exhausted": w.exhausted,
+        "samples": w.samples[:5],
+    }
+
+
+def wrk_cpu(w: WrkResult, cores: int) -> dict[str, float]:
+    """wrk's own CPU (its rusage): seconds, cores, and share of the machine's ``cores``."""
+    return {
+        "cpu_s": round(w.cpu_s, 2),
+        "cores": round(w.cpu_share, 3),
+        "share_of_machine": round(w.cpu_share / cores, 3),
+    }
+
+
+def pgbench_postgres_us(pgbench: PgbenchResult, cpu: CpuUsage) -> float | None:
+    """PostgreSQL's CPU microseconds per pgbench transaction."""
+    if not pgbench.transactions:
+        return None
+    return round(cpu.groups["postgres"] * cpu.wall_s / pgbench.transactions * 1e6, 1)
 
 
 def per_request_us(cpu: CpuUsage, requests: int) -> dict[str, float] | None:
@@ -266,7 +278,7 @@ def open_loop_document(ol: OpenLoopPhase | None) -> dict[str, Any] | None:
     }
 
 
-def _cpu_line(cpu: dict[str, Any]) -> str:
+def cpu_line(cpu: dict[str, Any]) -> str:
     shown = [f"{name} {cpu[name]:.2f}" for name in GROUPS if cpu.get(name)]
     return " · ".join([*shown, f"busy {cpu['machine_busy']:.2f}"])
 
@@ -276,6 +288,11 @@ def noise_notes(m: Measurement, limit: float = NOISE_CORES) -> list[str]:
     phases = [("HTTP run", m.cpu), ("pgbench run", m.pgbench_cpu)]
     if m.http.open_loop is not None:
         phases.append(("open-loop run", m.http.open_loop.cpu))
+    return phase_noise(phases, limit)
+
+
+def phase_noise(phases: list[tuple[str, CpuUsage | None]], limit: float = NOISE_CORES) -> list[str]:
+    """One note for each phase in which unrelated processes used more than ``limit`` cores."""
     return [
         f"{name}: unrelated processes used {usage.groups['other']:.2f} cores"
         for name, usage in phases
@@ -309,11 +326,11 @@ def summary(doc: dict[str, Any], path: Path) -> str:
         f"errors       {doc['errors']}",
         f"rows check   {doc['db_new_result_rows']:,} new result rows ="
         f" {doc['responses_ok']:,} ok + {doc['in_flight_at_stop']} in flight at stop",
-        f"HTTP CPU     {_cpu_line(cpu)} of {mach['cores']} cores;"
+        f"HTTP CPU     {cpu_line(cpu)} of {mach['cores']} cores;"
         f" wrk {doc['wrk_cpu']['share_of_machine']:.1%} of the machine",
     ]
     if doc["pgbench_cpu"]:
-        lines.append(f"pgbench CPU  {_cpu_line(doc['pgbench_cpu'])} of {mach['cores']} cores")
+        lines.append(f"pgbench CPU  {cpu_line(doc['pgbench_cpu'])} of {mach['cores']} cores")
     if doc["db_sessions_opened_during_run"] is not None:
         lines.append(
             f"db sessions  ≈{doc['db_sessions_opened_during_run']} opened while wrk ran"
@@ -329,23 +346,8 @@ def summary(doc: dict[str, Any], path: Path) -> str:
         )
     if doc["ratio"] is not None:
         lines.append(f"ratio        {doc['ratio']:.3f} of pgbench (bar {doc['bar']})")
-    ol = doc["open_loop"]
-    if ol is not None:
-        ll, lag, ous = ol["latency_ms"], ol["send_lag_ms"], ol["cpu_per_writeback_us"] or {}
-        lines += [
-            f"open loop    {ol['writebacks_per_s']:,.1f} /s of {ol['rate_target']:,.1f} due"
-            f" ({ol['ok']:,} ok in {ol['duration_s']} s, {ol['connections']} connections),"
-            f" errors {ol['errors']}",
-            f"  latency    p50 {ll.get('p50', 0):.2f} · p99 {ll.get('p99', 0):.2f}"
-            f" · p99.9 {ll.get('p99.9', 0):.2f} · max {ll.get('max', 0):.2f} ms (from due time)",
-            f"  send lag   p50 {lag.get('p50', 0):.2f} · p99 {lag.get('p99', 0):.2f} ms;"
-            f" most waiting for a connection {ol['backlog_max']}",
-            f"  rows check {ol['db_new_result_rows']:,} new result rows for {ol['ok']:,} ok",
-            f"  CPU        {_cpu_line(ol['http_cpu'])} of {mach['cores']} cores;"
-            f" generator {ol['generator_cpu']['cores']:.2f} cores",
-            f"  CPU each   server {ous.get('server', 0):.0f} µs · PostgreSQL"
-            f" {ous.get('postgres', 0):.0f} µs · generator {ous.get('openloop', 0):.0f} µs",
-        ]
+    if doc["open_loop"] is not None:
+        lines += open_loop_lines(doc["open_loop"], mach["cores"])
     lines += [
         f"target       {what}: {'PASS' if met else 'FAIL'}"
         for what, met in ((t["target"], t["met"]) for t in doc["targets"])
@@ -354,3 +356,23 @@ def summary(doc: dict[str, Any], path: Path) -> str:
     lines += [f"note         {n}" for n in doc["notes"]]
     lines += [f"VERDICT      {doc['verdict']}", f"record       {path}", "=" * 72]
     return "\n".join(lines)
+
+
+def open_loop_lines(ol: dict[str, Any], cores: int, *, rows: bool = True) -> list[str]:
+    """The summary's lines for an open-loop run (``open_loop_document``); ``rows``: checked."""
+    ll, lag, ous = ol["latency_ms"], ol["send_lag_ms"], ol["cpu_per_writeback_us"] or {}
+    rows_line = f"  rows check {ol['db_new_result_rows']:,} new result rows for {ol['ok']:,} ok"
+    return [
+        f"open loop    {ol['writebacks_per_s']:,.1f} /s of {ol['rate_target']:,.1f} due"
+        f" ({ol['ok']:,} ok in {ol['duration_s']} s, {ol['connections']} connections),"
+        f" errors {ol['errors']}",
+        f"  latency    p50 {ll.get('p50', 0):.2f} · p99 {ll.get('p99', 0):.2f}"
+        f" · p99.9 {ll.get('p99.9', 0):.2f} · max {ll.get('max', 0):.2f} ms (from due time)",
+        f"  send lag   p50 {lag.get('p50', 0):.2f} · p99 {lag.get('p99', 0):.2f} ms;"
+        f" most waiting for a connection {ol['backlog_max']}",
+        *([rows_line] if rows else []),
+        f"  CPU        {cpu_line(ol['http_cpu'])} of {cores} cores;"
+        f" generator {ol['generator_cpu']['cores']:.2f} cores",
+        f"  CPU each   server {ous.get('server', 0):.0f} µs · PostgreSQL"
+        f" {ous.get('postgres', 0):.0f} µs · generator {ous.get('openloop', 0):.0f} µs",
+    ]

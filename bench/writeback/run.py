@@ -9,7 +9,6 @@ See README.md next to this file for what is measured and how.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import math
 import sqlite3
@@ -17,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,119 +30,11 @@ import loadgen
 import report
 from cpu import CpuSampler
 from dataset import Postgres, ResultCount
+from options import Options, parse_args
 
 from common import cli, machine, spy
 from common.harness import exit_on_sigterm, step, work_directory, write_record
 from common.server import ServerProcess
-
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/openisales_bench"
-REQUESTS_PER_SECOND_OF_RUN = 10_000  # pre-signed requests per second of --duration
-
-
-@dataclass(frozen=True)
-class Options:
-    engine: str
-    rows: int
-    duration: int
-    connections: int
-    workers: int
-    wrk_threads: int
-    pg_url: str
-    keep: bool
-    profile: bool
-    quiet_wait: float
-    no_tls: bool = False
-    open_loop: int = 0  # seconds of constant-rate load after the saturation run (0: none)
-    open_loop_share: float = 0.5  # of the saturation run's rate
-    server: str = "uvicorn"
-
-    @property
-    def warm_up(self) -> int:
-        return min(max(200, 10 * self.connections), self.rows // 10)
-
-    @property
-    def requests(self) -> int:
-        """Pre-signed requests for wrk: generous, but each needs its own record.
-
-        With an open-loop run, at most half of the records left, the rest are its.
-        """
-        left = self.rows - self.warm_up
-        return min(
-            self.duration * REQUESTS_PER_SECOND_OF_RUN, left // 2 if self.open_loop else left
-        )
-
-
-def parse_args(argv: list[str] | None) -> Options:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--engine", choices=["postgres", "sqlite"], default=None)
-    p.add_argument("--rows", type=int, default=None, help="call-data rows (1,000,000)")
-    p.add_argument("--duration", type=int, default=None, help="seconds per phase (15)")
-    p.add_argument("--connections", type=int, default=32, help="HTTP connections = pgbench -c")
-    p.add_argument("--workers", type=int, default=None, help="server workers (cores; 1 on SQLite)")
-    p.add_argument("--wrk-threads", type=int, default=1)
-    p.add_argument("--pg-url", default=DEFAULT_PG_URL, help="database to (re)create and use")
-    p.add_argument("--short", action="store_true", help="SQLite, 20,000 rows, 5 s")
-    p.add_argument("--keep", action="store_true", help="keep the work directory (server log)")
-    p.add_argument(
-        "--no-tls",
-        action="store_true",
-        help="serve plain HTTP, as behind a TLS-terminating proxy",
-    )
-    p.add_argument(
-        "--open-loop",
-        type=int,
-        default=None,
-        metavar="S",
-        help="seconds of constant-rate load after the saturation run (30 on PostgreSQL; 0: none)",
-    )
-    p.add_argument(
-        "--open-loop-share",
-        type=float,
-        default=0.5,
-        help="its rate, as a share of the saturation run's (0.5)",
-    )
-    p.add_argument(
-        "--server",
-        choices=["uvicorn", "granian"],
-        default="uvicorn",
-        help="uvicorn: openisales serve; granian: the same application under granian (A/B)",
-    )
-    p.add_argument("--profile", action="store_true", help="py-spy the workers during the HTTP run")
-    p.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=120.0,
-        help="wait up to this many seconds for an idle machine before each phase (0: don't)",
-    )
-    a = p.parse_args(argv)
-    engine = a.engine or ("sqlite" if a.short else "postgres")
-    rows = a.rows or (20_000 if a.short else 1_000_000)
-    workers = a.workers or (1 if engine == "sqlite" else machine.cores())
-    opts = Options(
-        engine=engine,
-        rows=rows,
-        duration=a.duration or (5 if a.short else 15),
-        connections=a.connections,
-        workers=workers,
-        wrk_threads=a.wrk_threads,
-        pg_url=a.pg_url,
-        keep=a.keep,
-        profile=a.profile,
-        quiet_wait=a.quiet_wait,
-        no_tls=a.no_tls,
-        open_loop=a.open_loop if a.open_loop is not None else (0 if a.short else 30),
-        open_loop_share=a.open_loop_share,
-        server=a.server,
-    )
-    if not 1_000 <= opts.rows <= dataset.MAX_ROWS:
-        p.error(f"--rows must be within 1,000..{dataset.MAX_ROWS:,}")
-    if opts.connections < opts.wrk_threads or opts.duration < 1:
-        p.error("--connections must be >= --wrk-threads and --duration >= 1")
-    if opts.open_loop < 0 or not 0 < opts.open_loop_share <= 1:
-        p.error("--open-loop must be >= 0 and --open-loop-share within (0, 1]")
-    if engine == "sqlite" and workers != 1:
-        p.error("SQLite has one writer: run it with --workers 1")
-    return opts
 
 
 def quiet(opts: Options, phase: str) -> float | None:
@@ -211,22 +102,10 @@ def drive_server(
         tls=not opts.no_tls,
         server=opts.server,
     ) as server:
-        first_warm = opts.rows - opts.warm_up + 1
-        step(f"warming up with {opts.warm_up} write-backs")
-        loadgen.warm_up(server.base_url, list(range(first_warm, opts.rows + 1)), opts.connections)
-        if settle is not None:
-            settle()
-        busy = quiet(opts, "the HTTP run")
-        # Signed last: their timestamps must stay within the server's 15-minute window.
-        requests_file = work / "requests.tsv"
-        step(f"pre-signing {opts.requests:,} requests")
-        loadgen.presign(requests_file, host=server.host_header, numbers=range(1, opts.requests + 1))
-        before = count()
-        step(f"wrk: {opts.connections} connections, {opts.duration} s")
-        wrk, cpu, profile = replay(opts, server, requests_file, work)
+        http = saturate(opts, server, work, count=count, settle=settle)
         if opts.open_loop:
             after = settled(count)  # wrk's requests in flight at its stop, finished
-            open_loop = drive_open_loop(opts, server, wrk.rate, work, count, settle, database)
+            open_loop = drive_open_loop(opts, server, http.wrk.rate, work, count, settle, database)
             step("stopping the server (in-flight requests finish)")
             server.stop()
             open_loop = replace(open_loop, rows_after=count())
@@ -234,7 +113,32 @@ def drive_server(
             step("stopping the server (in-flight requests finish)")
             server.stop()
             after = count()
-    return report.HttpRun(wrk, before, after, cpu, profile, busy, open_loop)
+    return replace(http, rows_after=after, open_loop=open_loop)
+
+
+def saturate(
+    opts: Options,
+    server: ServerProcess,
+    work: Path,
+    *,
+    count: Callable[[], ResultCount],
+    settle: Callable[[], None] | None = None,
+) -> report.HttpRun:
+    """Warm the running server up, then wrk with the pre-signed requests (rows: before only)."""
+    first_warm = opts.rows - opts.warm_up + 1
+    step(f"warming up with {opts.warm_up} write-backs")
+    loadgen.warm_up(server.base_url, list(range(first_warm, opts.rows + 1)), opts.connections)
+    if settle is not None:
+        settle()
+    busy = quiet(opts, "the HTTP run")
+    # Signed last: their timestamps must stay within the server's 15-minute window.
+    requests_file = work / "requests.tsv"
+    step(f"pre-signing {opts.requests:,} requests")
+    loadgen.presign(requests_file, host=server.host_header, numbers=range(1, opts.requests + 1))
+    before = count()
+    step(f"wrk: {opts.connections} connections, {opts.duration} s")
+    wrk, cpu, profile = replay(opts, server, requests_file, work)
+    return report.HttpRun(wrk, before, before, cpu, profile, busy)
 
 
 def settled(count: Callable[[], ResultCount], limit: float = 15.0) -> ResultCount:
@@ -339,7 +243,8 @@ def replay(
     return wrk, sampler.result, profile
 
 
-def bench_postgres(opts: Options, work: Path) -> report.Measurement:
+def prepare_postgres(opts: Options, work: Path) -> tuple[Postgres, dict[str, str]]:
+    """The database, recreated and loaded; the server's environment."""
     pg = Postgres(opts.pg_url)
     step(f"recreating {pg.dbname}")
     pg.recreate()
@@ -351,6 +256,13 @@ def bench_postgres(opts: Options, work: Path) -> report.Measurement:
     step(f"loading {opts.rows:,} call-data rows")
     pg.load(opts.rows)
     pg.settle()
+    return pg, env
+
+
+def run_pgbench(
+    opts: Options, pg: Postgres
+) -> tuple[baseline.PgbenchResult, machine.CpuUsage, float | None]:
+    """The baseline with its CPU accounting and the busy cores before it; then vacuum."""
     busy = quiet(opts, "pgbench")
     step(f"pgbench: {opts.connections} clients, {opts.duration} s")
     with CpuSampler(database=pg.dbname) as sampler:
@@ -359,6 +271,13 @@ def bench_postgres(opts: Options, work: Path) -> report.Measurement:
         )
     step(f"pgbench: {pgb.tps:,.1f} TPS; vacuum + checkpoint")
     pg.settle()
+    assert sampler.result is not None
+    return pgb, sampler.result, busy
+
+
+def bench_postgres(opts: Options, work: Path) -> report.Measurement:
+    pg, env = prepare_postgres(opts, work)
+    pgb, pgb_cpu, busy = run_pgbench(opts, pg)
     http = drive_server(
         opts, env, work, count=pg.server_results, settle=pg.checkpoint, database=pg.dbname
     )
@@ -376,12 +295,13 @@ def bench_postgres(opts: Options, work: Path) -> report.Measurement:
         machine=machine_info(f"PostgreSQL {pg.setting('server_version')}"),
         http=http,
         pgbench=pgb,
-        pgbench_cpu=sampler.result,
+        pgbench_cpu=pgb_cpu,
         pgbench_busy_before=busy,
     )
 
 
-def bench_sqlite(opts: Options, work: Path) -> report.Measurement:
+def prepare_sqlite(opts: Options, work: Path) -> tuple[Path, dict[str, str]]:
+    """The embedded database, created and loaded; the server's environment."""
     data_dir = work / "data"
     env = cli.clean_env() | {"OPENISALES_DATA_DIR": str(data_dir)}
     step("creating the embedded database")
@@ -389,6 +309,11 @@ def bench_sqlite(opts: Options, work: Path) -> report.Measurement:
     database = data_dir / "openisales.db"
     step(f"loading {opts.rows:,} call-data rows")
     dataset.load_sqlite(database, opts.rows)
+    return database, env
+
+
+def bench_sqlite(opts: Options, work: Path) -> report.Measurement:
+    database, env = prepare_sqlite(opts, work)
     http = drive_server(opts, env, work, count=lambda: dataset.sqlite_results(database))
     return report.Measurement(
         engine="sqlite",
@@ -399,7 +324,7 @@ def bench_sqlite(opts: Options, work: Path) -> report.Measurement:
 
 
 def main(argv: list[str] | None = None) -> int:
-    opts = parse_args(argv)
+    opts = parse_args(argv, __doc__)
     exit_on_sigterm()
     with work_directory("openisales-bench-", keep=opts.keep) as work:
         started = datetime.now(UTC)
