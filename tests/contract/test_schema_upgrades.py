@@ -207,3 +207,37 @@ async def test_the_claim_function_s_new_column_comes_last_and_goes_on_downgrade(
         assert again == before
     finally:
         await engine.dispose()
+
+
+async def test_the_count_of_calls_in_progress_starts_from_the_records(empty_url: str) -> None:
+    """0013 fills ``t_isl_calling`` from the records being called; a TRUNCATE empties it."""
+    if empty_url.startswith("sqlite"):
+        pytest.skip("the claim function is PostgreSQL's")
+    engine = create_engine(empty_url)
+    records = sa.text(
+        "INSERT INTO t_isl_data (vdn_id, data_id, campaign_id, called_nos, next_index,"
+        " attempt_index, status, attempt_no, created_at, updated_at)"
+        " SELECT 1 + g % 2, g, 7 + g % 3, '[]', 0, 0, g % 4, 0, now(), now()"
+        " FROM generate_series(1, 40) g"
+    )
+    kept = sa.text(
+        "SELECT vdn_id, campaign_id, sum(delta) FROM t_isl_calling"
+        " GROUP BY 1, 2 HAVING sum(delta) <> 0 ORDER BY 1, 2"
+    )
+    counted = sa.text(
+        "SELECT vdn_id, campaign_id, count(*) FROM t_isl_data WHERE status = 1"
+        " GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    try:
+        await schema.migrate(engine, "0012")
+        async with engine.begin() as conn:
+            await conn.execute(records)
+        await schema.migrate(engine)
+        async with engine.begin() as conn:
+            expected = (await conn.execute(counted)).all()
+            assert (await conn.execute(kept)).all() == expected
+            assert len(expected) == 3 and sum(n for *_, n in expected) == 10
+            await conn.execute(sa.text("TRUNCATE t_isl_data"))
+            assert (await conn.execute(sa.text("SELECT count(*) FROM t_isl_calling"))).scalar() == 0
+    finally:
+        await engine.dispose()

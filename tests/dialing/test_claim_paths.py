@@ -11,6 +11,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from openisales.services import dialing
+from openisales.services.dialing import AttemptReport
 from openisales.store import dispatch
 from openisales.store.tables import blocklist, campaign, data
 from tests.dialing.conftest import Rig
@@ -200,3 +202,48 @@ async def test_the_round_trip_says_whose_number_has_a_blocklist_entry(rig: Rig) 
         await _set(engine, data_id, status=dispatch.WAITING)
     apart = await _claim(engine, cid, now, one_trip=False, batch=50, cap=50, agents=None)
     assert len(apart.rows) == 7 and apart.listed is None  # the statements do not look
+
+
+async def _calling(engine: AsyncEngine, cid: int) -> tuple[int, int]:
+    """(the claim function's count of calls in progress, the records being called)."""
+    async with engine.connect() as conn:
+        kept = await conn.scalar(
+            sa.text("SELECT coalesce(sum(delta), 0) FROM t_isl_calling WHERE campaign_id = :c"),
+            {"c": cid},
+        )
+        return int(kept), await dispatch.count_calling(conn, 1, cid)
+
+
+async def test_the_count_of_calls_in_progress_follows_every_change(rig: Rig) -> None:
+    """Claims both ways, outcomes, any other update, deletes: the kept count (0013) stays exact."""
+    engine = rig.api.ctx.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the claim function is PostgreSQL's")
+    now = rig.clock.now()
+    cid, ids = await _campaign(rig, 30)
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.update(data).where(data.c.campaign_id == cid).values(next_call_time=now)
+        )
+    seen = []
+
+    async def claim(one_trip: bool, **kw: Any) -> list[int]:
+        got = await _claim(engine, cid, now, one_trip=one_trip, agents=None, **kw)
+        seen.append(await _calling(engine, cid))
+        return [c.record.data_id for c in dispatch.claims(got.rows)]
+
+    first = await claim(True, batch=10, cap=100)
+    second = await claim(False, batch=5, cap=100)
+    reports = [AttemptReport(1, i, 1, "00603" if n % 2 else "00000") for n, i in enumerate(first)]
+    await dialing.record_attempts(
+        engine, rig.api.ctx.ids, reports[:4], now=now, timing=dialing.DialerTiming()
+    )
+    seen.append(await _calling(engine, cid))
+    async with engine.begin() as conn:  # any other writer, and a delete
+        await conn.execute(sa.update(data).where(data.c.data_id.in_(second[:2])).values(status=0))
+        await conn.execute(sa.delete(data).where(data.c.data_id == second[2]))
+        await conn.execute(sa.update(data).where(data.c.data_id == ids[-1]).values(status=1))
+    seen.append(await _calling(engine, cid))
+    third = await claim(True, batch=50, cap=11)  # 9 in progress: the cap leaves 2
+    assert [len(first), len(second), len(third)] == [10, 5, 2]
+    assert seen == [(10, 10), (15, 15), (11, 11), (9, 9), (11, 11)]
