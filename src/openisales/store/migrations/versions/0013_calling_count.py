@@ -16,7 +16,9 @@ as the count, in one statement under the campaign's lock. Its snapshot is the
 one the count of records had: a change committed later is not in either, an
 outcome not yet committed counts its record as still being called in both.
 Records are inserted waiting (status 0), never being called, so inserts (the
-import's COPY among them) carry no trigger.
+import's COPY among them) carry no trigger. Every other ``UPDATE`` of records pays the
+trigger once per statement (about 7 µs of PostgreSQL's CPU, measured; a
+batched write-back pays it once for its batch).
 
 The migration locks ``t_isl_data`` against writes while it creates the
 triggers and fills the table from the records, so that no change is missed
