@@ -17,6 +17,9 @@ Two checks, both on the module's database:
   coordinator (``INSERT … SELECT`` pulled to it, or a repartition), which
   the guard alone would not see.
 
+An import (``openisales import``: its checks, the COPY, the bookkeeping) runs
+under the guard too.
+
 Cross-tenant housekeeping (lease recovery, expiry, push rounds, the campaigns
 a dispatcher reads) is multi-shard by design and not run here (decision 9).
 """
@@ -28,6 +31,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -42,6 +46,7 @@ from openisales.store import attempts, dispatch
 from openisales.store.engine import create_engine
 from openisales.store.tables import data, data_result, push_outbox
 from tests.citus.conftest import _run, openisales
+from tests.cli.test_import import HEADER, _file, _import
 from tests.conftest import Api
 from tests.dialing.conftest import Rig, rig  # noqa: F401 (the fixture)
 from tests.helpers import add_numbers, campaign_body, define
@@ -305,3 +310,29 @@ async def test_the_locking_write_back_is_routed(
     finally:
         api.ctx.writeback_fast = fast
     await assert_routed(statements, database_url)
+
+
+async def test_an_import_runs_under_the_guard(
+    rig: Rig,  # noqa: F811
+    checking: AsyncEngine,
+    tmp_path: Path,
+) -> None:
+    """``openisales import``'s checks, COPY and bookkeeping for one VDN: no multi-shard query."""
+    cid = await _campaign(rig, 2, 1)
+    async with rig.client(2) as client:
+        await client.add_blocklist({"blocklist": ["13800000009"]})
+    lines = "".join(f"1380000{n:04d},s-{n},,,,\n" for n in range(1, 11))
+    path = _file(tmp_path, HEADER + lines)
+    result = await _import(rig.api, tmp_path, "--vdn", "2", "--campaign", str(cid), path)
+    assert result.exit_code == 1, result.output  # 13800000009 is blocklisted: nothing loads
+    assert "blocklist" in result.output.lower()
+    result = await _import(
+        rig.api, tmp_path, "--vdn", "2", "--campaign", str(cid), "--skip-bad", path
+    )
+    assert result.exit_code == 0, result.output
+    assert "rows read 10, loaded 9, refused 1" in result.output
+    async with checking.connect() as conn:
+        found = await conn.execute(
+            sa.select(data.c.vdn_id, sa.func.count()).group_by(data.c.vdn_id)
+        )
+        assert found.all() == [(2, 10)]  # the campaign's record, and the nine imported
