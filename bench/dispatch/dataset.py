@@ -153,10 +153,17 @@ class Postgres(Database):
             await conn.close()
 
     async def end_backends(self) -> int:
-        """End every other session on the benchmark's database (left by killed workers)."""
+        """End the clients' other sessions on the benchmark's database (left by killed workers).
+
+        Only client backends, and not Citus's own connections between its nodes
+        (``citus_internal …``, the rebalancer's): on a Citus coordinator those
+        stay open between queries and are no worker's.
+        """
         value = await self.scalar(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
             f" WHERE datname = '{self.dbname}' AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+            " AND coalesce(application_name, '') NOT LIKE 'citus%'"
         )
         return int(str(value))
 
