@@ -83,6 +83,19 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        self._api_result_children: dict[tuple[str, str], Counter] = {}
+
+    def api_result(self, operation: str, result_code: str) -> Counter:
+        """``api_results``' child for one operation and code, found once, then remembered.
+
+        ``labels()`` checks and converts the values and takes a lock on every
+        call; the children are never removed, so the one found stays right.
+        """
+        key = (operation, result_code)
+        child = self._api_result_children.get(key)
+        if child is None:
+            child = self._api_result_children[key] = self.api_results.labels(*key)
+        return child
 
     def exposed(self) -> CollectorRegistry:
         """What a scrape shows: this registry, or every process's under multiprocess mode."""

@@ -150,3 +150,15 @@ def test_what_sign_makes_by_default_is_within_the_default_limits(request, profil
     )
     assert len(value) <= signing.DEFAULT_LIMITS.header_length
     signing.parse_authorization(value)  # raises if a limit refused it
+
+
+@given(st.one_of(st.text(max_size=60), st.binary(max_size=60)))
+def test_normalize_percent_encodes_exactly_as_urllib_quote(value: str | bytes) -> None:
+    """The table-driven encoding answers what ``quote(value, safe="")`` answers."""
+    try:
+        expected = quote(value, safe="")
+    except UnicodeEncodeError:  # a lone surrogate: neither can encode it
+        with pytest.raises(UnicodeEncodeError):
+            signing.normalize(value)
+        return
+    assert signing.normalize(value) == expected

@@ -175,8 +175,7 @@ def create_app(
         return HTMLResponse(_DOCS_HTML)
 
     routes: list[BaseRoute] = [
-        Route(op.path, op.handle, methods=[op.method], name=op.handler.__name__)
-        for op in operations
+        Route(op.path, op, methods=[op.method], name=op.handler.__name__) for op in operations
     ]
     routes += [
         Route("/openapi.json", openapi, methods=["GET"]),

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import timedelta
 
 from starlette.requests import Request
@@ -51,17 +50,6 @@ def limits(ctx: AppContext) -> signing.Limits:
     )
 
 
-@contextmanager
-def _storage_failures(failure_code: str) -> Iterator[None]:
-    """A storage failure answers the operation's storage code (``0200999`` for the write-back)."""
-    try:
-        yield
-    except StorageError as exc:
-        if exc.result_code == failure_code:
-            raise
-        raise StorageError(exc.description, result_code=failure_code) from exc
-
-
 async def authenticate(
     ctx: AppContext,
     request: Request,
@@ -104,8 +92,13 @@ async def authenticate(
         signing.check_request(wire, auth)
     except signing.SignatureError as exc:
         raise AuthError(str(exc)) from None
-    with _storage_failures(failure_code):
+    # A storage failure answers the operation's storage code (0200999 for the write-back).
+    try:
         credential = await ctx.credentials.lookup(auth.ak)
+    except StorageError as exc:
+        if exc.result_code == failure_code:
+            raise
+        raise StorageError(exc.description, result_code=failure_code) from exc
     if credential is None:
         raise AuthError("unknown AK")
     if credential.revoked:
@@ -130,8 +123,12 @@ async def authenticate(
     key = replay_key(auth.ak, auth.signature)
     if defer_replay and ctx.replay.deferrable:
         return vdn_id, auth.ak, Nonce(vdn_id, key, expires, now)
-    with _storage_failures(failure_code):
+    try:
         first = await ctx.replay.first_use(vdn_id, key, expires, now)
+    except StorageError as exc:
+        if exc.result_code == failure_code:
+            raise
+        raise StorageError(exc.description, result_code=failure_code) from exc
     if not first:
         raise AuthError(REPLAYED)
     return vdn_id, auth.ak, None

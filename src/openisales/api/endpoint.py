@@ -17,8 +17,8 @@ envelope too.
 from __future__ import annotations
 
 import logging
+import os
 import re
-import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,7 +63,19 @@ log = logging.getLogger("openisales.api")
 GUARD_CODE = "0200999"
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID_KEY = "openisales.request_id"
+_REQUEST_ID_RAW = REQUEST_ID_HEADER.encode()
 _GIVEN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def new_request_id() -> str:
+    """``uuid.uuid4().hex``, the same text from the same 16 random bytes, in fewer steps.
+
+    Version nibble ``4``, variant bits ``10`` (the hex digit after the third group
+    is one of ``89ab``), the other 122 bits random.
+    """
+    text = os.urandom(16).hex()
+    return f"{text[:12]}4{text[13:16]}{_VARIANT[text[16]]}{text[17:]}"
 
 
 def request_id(scope: MutableMapping[str, Any]) -> str:
@@ -71,10 +83,10 @@ def request_id(scope: MutableMapping[str, Any]) -> str:
     found = scope.get(_REQUEST_ID_KEY)
     if isinstance(found, str):
         return found
-    given = next(
-        (v for k, v in scope.get("headers", ()) if k == REQUEST_ID_HEADER.encode()), b""
-    ).decode("latin-1")
-    rid = given if _GIVEN_ID.fullmatch(given) else uuid.uuid4().hex
+    given = next((v for k, v in scope.get("headers", ()) if k == _REQUEST_ID_RAW), b"").decode(
+        "latin-1"
+    )
+    rid = given if _GIVEN_ID.fullmatch(given) else new_request_id()
     scope[_REQUEST_ID_KEY] = rid
     return rid
 
@@ -166,6 +178,16 @@ class Operation:
     # the body, or for an operation without one, its query parameters.
     example: Mapping[str, Any] | None = field(default=None, kw_only=True)
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The operation as its route's ASGI application.
+
+        Starlette would wrap :meth:`handle` (a method) in its request/response
+        adapter, which adds a layer of exception handling per request; ``handle``
+        answers every exception itself, so the operation is routed to directly.
+        """
+        response = await self.handle(Request(scope, receive, send))
+        await response(scope, receive, send)
+
     async def handle(self, request: Request) -> Response:
         ctx: AppContext = request.app.state.ctx
         try:
@@ -198,7 +220,7 @@ class Operation:
         return envelope.success(reply.description, reply.payload)
 
     def _count(self, ctx: AppContext, code: str) -> None:
-        ctx.metrics.api_results.labels(self.handler.__name__, code).inc()
+        ctx.metrics.api_result(self.handler.__name__, code).inc()
 
 
 def _internal(code: str) -> StorageError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -35,7 +36,15 @@ def json_response(
 
 
 def success(description: str, payload: dict[str, Any] | None = None) -> Response:
-    return json_response(envelope(SUCCESS, description, payload))
+    if payload:
+        return json_response(envelope(SUCCESS, description, payload))
+    return Response(_bare_success(description), media_type=MEDIA_TYPE)
+
+
+@lru_cache(maxsize=256)
+def _bare_success(description: str) -> bytes:
+    """A success without payload (a write-back's, say): the same bytes for the same description."""
+    return _encoder.encode(envelope(SUCCESS, description))
 
 
 def failure(

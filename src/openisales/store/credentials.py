@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -131,7 +132,9 @@ class CredentialCache:
     the database), in a separate cache bounded by ``unknown_entries`` entries
     and ``unknown_bytes`` bytes of AK text (UTF-8): when either is reached the
     oldest entries go first. Callers refuse oversized AKs before they get here
-    (``signing.Limits``). Storage failures raise :class:`StorageError`.
+    (``signing.Limits``). Storage failures raise :class:`StorageError`. While
+    an AK is being looked up, the other requests for it wait for that look-up
+    (and its failure) instead of sending their own.
     """
 
     def __init__(
@@ -152,6 +155,7 @@ class CredentialCache:
         self._unknown_max = unknown_entries
         self._unknown_max_bytes = unknown_bytes
         self._unknown_size = 0
+        self._pending: dict[str, asyncio.Future[Credential | None]] = {}
 
     @property
     def unknown_entries(self) -> int:
@@ -175,6 +179,24 @@ class CredentialCache:
         missed = self._unknown.get(ak)
         if missed is not None and stamp - missed[0] < self._ttl:
             return None
+        if self._ttl <= 0:  # nothing is cached: every request reads the table itself
+            return await self._load(ak, stamp)
+        # One query per AK at a time: the requests that miss while it runs (all
+        # of a busy AK's, each time its entry expires) share its answer.
+        pending = self._pending.get(ak)
+        if pending is None:
+            pending = asyncio.ensure_future(self._load(ak, stamp))
+            self._pending[ak] = pending
+            pending.add_done_callback(lambda done: self._settled(ak, done))
+        return await asyncio.shield(pending)  # a caller that leaves does not cancel the others'
+
+    def _settled(self, ak: str, done: asyncio.Future[Credential | None]) -> None:
+        if self._pending.get(ak) is done:
+            del self._pending[ak]
+        if not done.cancelled():
+            done.exception()  # retrieved: every caller may have left before it failed
+
+    async def _load(self, ak: str, stamp: float) -> Credential | None:
         async with reading(self._engine) as conn:
             rows = (
                 await conn.execute(

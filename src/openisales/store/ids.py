@@ -41,6 +41,12 @@ class IdAllocator:
         A database failure is :class:`~openisales.errors.StorageError` (``0200006``;
         an operation answers it with its own storage code).
         """
+        key = (vdn_id, name)
+        nxt, end = self._ranges.get(key, (0, 0))
+        if count == 1 and nxt < end and not self._lock.locked():
+            # From the block in hand: no await from look-up to update, so no lock needed.
+            self._ranges[key] = (nxt + 1, end)
+            return [nxt]
         out: list[int] = []
         async with self._lock:
             while len(out) < count:
