@@ -202,9 +202,20 @@ async def test_the_claim_function_s_new_column_comes_last_and_goes_on_downgrade(
             after = list((await conn.execute(columns)).scalars())
             await conn.run_sync(downgrade, "0011")
             again = list((await conn.execute(columns)).scalars())
+            left = await conn.execute(
+                sa.text(
+                    "SELECT to_regclass('t_isl_calling') IS NULL,"
+                    " (SELECT count(*) FROM pg_trigger WHERE tgname LIKE 't_isl_data_calling%'),"
+                    " to_regprocedure('isl_calling_changed()') IS NULL"
+                )
+            )
+            assert left.one() == (True, 0, True)  # 0013's table, triggers and function are gone
         assert after == [*before, "listed"]
         assert before[-2:] == ["claim_state", "claim_limit"]
         assert again == before
+        await schema.migrate(engine)  # and up again
+        async with engine.connect() as conn:
+            assert list((await conn.execute(columns)).scalars()) == after
     finally:
         await engine.dispose()
 

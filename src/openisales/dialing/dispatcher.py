@@ -90,10 +90,10 @@ class _Claimed(NamedTuple):
     tasks: list[CallTask]
     full: bool
     # The numbers the blocklist must be asked about: the claim's listed ones, or all.
-    screen: frozenset[str] = frozenset()
+    screen: frozenset[str]
 
 
-_GONE = _Claimed([], False)  # the campaign stopped running meanwhile
+_GONE = _Claimed([], False, frozenset())  # the campaign stopped running meanwhile
 
 
 class Dispatcher:

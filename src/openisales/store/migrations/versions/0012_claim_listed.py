@@ -12,7 +12,11 @@ The columns before ``listed`` are 0011's, in 0011's order, so code of 0011
 reads the new function's rows as it read the old one's (it takes the
 columns by position and ignores the trailing one): an expand-only
 migration. The return type changes, so the function is dropped and created
-again in the migration's transaction.
+again in the migration's transaction. A session of older code that had
+prepared the call fails its next claim once (asyncpg's
+``InvalidCachedStatementError``: the function's result type changed) and
+prepares it again; the dispatcher logs that round as failed and claims in
+the next.
 
 Revision ID: 0012
 Revises: 0011

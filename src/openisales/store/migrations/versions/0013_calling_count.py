@@ -10,7 +10,9 @@ locked.
 ``t_isl_calling`` holds signed changes of that count: a statement trigger on
 ``t_isl_data`` adds, for each statement that changes records' ``status`` to
 or from 1 (being called) or deletes records being called, one row per
-campaign with the net change; a ``TRUNCATE`` of the records empties it.
+campaign with the net change; a ``TRUNCATE`` of the records empties it. Its
+rows have a key of their own (``id``), so that a publication of every table
+(logical replication) still takes the claim's deletes.
 ``isl_claim`` folds a campaign's rows into one (their sum) and takes that sum
 as the count, in one statement under the campaign's lock. Its snapshot is the
 one the count of records had: a change committed later is not in either, an
@@ -22,7 +24,10 @@ batched write-back pays it once for its batch).
 
 The migration locks ``t_isl_data`` against writes while it creates the
 triggers and fills the table from the records, so that no change is missed
-or counted twice; it commits at once.
+or counted twice; it commits at once. It waits at most 10 s for that lock
+(``lock_timeout``): a long transaction writing records (an import) makes it
+fail, with nothing changed, instead of holding every writer up behind it;
+run ``openisales migrate`` again once it is over.
 
 Revision ID: 0013
 Revises: 0012
@@ -40,13 +45,10 @@ branch_labels = None
 depends_on = None
 contract = False  # expand only: 0012's code runs on it (the function's columns are the same)
 
-SIGNATURE = (
-    "isl_claim(integer, bigint, integer, integer, boolean, varchar, timestamptz, "
-    "timestamptz, varchar, varchar[], timestamptz)"
-)
 
 LEDGER = (
     """CREATE TABLE t_isl_calling (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         vdn_id integer NOT NULL,
         campaign_id bigint NOT NULL,
         delta integer NOT NULL
@@ -208,19 +210,18 @@ def _previous() -> Any:
 def upgrade() -> None:
     if not _previous()._previous()._wanted():  # PostgreSQL, not Citus (as 0011)
         return
+    op.execute("SET LOCAL lock_timeout = '10s'")
     op.execute("LOCK TABLE t_isl_data IN SHARE ROW EXCLUSIVE MODE")  # writers wait (above)
     for statement in LEDGER:
         op.execute(statement)
     op.execute(FILL)
-    op.execute(f"DROP FUNCTION IF EXISTS {SIGNATURE}")
-    op.execute(CREATE)
+    op.execute(CREATE)  # the same signature and columns: replaced, grants kept
 
 
 def downgrade() -> None:
     previous = _previous()
     if not previous._previous()._wanted():
         return
-    op.execute(f"DROP FUNCTION IF EXISTS {SIGNATURE}")
     op.execute(previous.CREATE)
     for trigger in ("update", "delete", "truncate"):
         op.execute(f"DROP TRIGGER IF EXISTS t_isl_data_calling_{trigger} ON t_isl_data")
