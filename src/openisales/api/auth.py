@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from datetime import timedelta
+from typing import TypeVar
 
 from starlette.requests import Request
 
@@ -50,6 +51,19 @@ def limits(ctx: AppContext) -> signing.Limits:
     )
 
 
+T = TypeVar("T")
+
+
+async def _coded(call: Awaitable[T], failure_code: str) -> T:
+    """``call``'s answer; a storage failure answers with the operation's storage code."""
+    try:
+        return await call
+    except StorageError as exc:
+        if exc.result_code == failure_code:
+            raise
+        raise StorageError(exc.description, result_code=failure_code) from exc
+
+
 async def authenticate(
     ctx: AppContext,
     request: Request,
@@ -92,13 +106,7 @@ async def authenticate(
         signing.check_request(wire, auth)
     except signing.SignatureError as exc:
         raise AuthError(str(exc)) from None
-    # A storage failure answers the operation's storage code (0200999 for the write-back).
-    try:
-        credential = await ctx.credentials.lookup(auth.ak)
-    except StorageError as exc:
-        if exc.result_code == failure_code:
-            raise
-        raise StorageError(exc.description, result_code=failure_code) from exc
+    credential = await _coded(ctx.credentials.lookup(auth.ak), failure_code)
     if credential is None:
         raise AuthError("unknown AK")
     if credential.revoked:
@@ -123,12 +131,7 @@ async def authenticate(
     key = replay_key(auth.ak, auth.signature)
     if defer_replay and ctx.replay.deferrable:
         return vdn_id, auth.ak, Nonce(vdn_id, key, expires, now)
-    try:
-        first = await ctx.replay.first_use(vdn_id, key, expires, now)
-    except StorageError as exc:
-        if exc.result_code == failure_code:
-            raise
-        raise StorageError(exc.description, result_code=failure_code) from exc
+    first = await _coded(ctx.replay.first_use(vdn_id, key, expires, now), failure_code)
     if not first:
         raise AuthError(REPLAYED)
     return vdn_id, auth.ak, None

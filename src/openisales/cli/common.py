@@ -15,7 +15,7 @@ import functools
 import json
 import os
 import socket
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -182,6 +182,12 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)`` on :func:`event_loop_factory`'s loop."""
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        return runner.run(main)
+
+
 def run_job(
     settings: Settings,
     job: Callable[[Any], Awaitable[T]],
@@ -221,8 +227,7 @@ def run_job(
             await engine.dispose()
 
     try:
-        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-            return runner.run(main())
+        return run_async(main())
     except (admin.AdminError, schema.SchemaError) as exc:
         raise click.ClickException(str(exc)) from None
     except OpenISalesError as exc:  # a refused statement: the database was reachable

@@ -21,6 +21,7 @@ from openisales.cli.common import (
     cli_state,
     open_vault,
     pass_settings,
+    run_async,
     run_job,
     setting_option,
 )
@@ -294,7 +295,7 @@ def simulate(records: int, seed: int, vdn_id: int, in_database: bool) -> None:
     from openisales.cli import simulation
 
     if not in_database:
-        summary = asyncio.run(simulation.run_isolated(records=records, seed=seed, vdn_id=vdn_id))
+        summary = run_async(simulation.run_isolated(records=records, seed=seed, vdn_id=vdn_id))
         for line in summary.lines():
             click.echo(line)
         return
@@ -304,7 +305,7 @@ def simulate(records: int, seed: int, vdn_id: int, in_database: bool) -> None:
         """Nothing: run_job opens the database (and migrates the embedded one) first."""
 
     run_job(settings, reachable, check_schema=False)  # simulation.run migrates it itself
-    summary = asyncio.run(simulation.run(settings, records=records, seed=seed, vdn_id=vdn_id))
+    summary = run_async(simulation.run(settings, records=records, seed=seed, vdn_id=vdn_id))
     for line in summary.lines():
         click.echo(line)
 
