@@ -205,8 +205,9 @@ async def test_the_claim_function_s_new_column_comes_last_and_goes_on_downgrade(
             left = await conn.execute(
                 sa.text(
                     "SELECT to_regclass('t_isl_calling') IS NULL,"
-                    " (SELECT count(*) FROM pg_trigger WHERE tgname LIKE 't_isl_data_calling%'),"
+                    " (SELECT count(*) FROM pg_trigger WHERE tgname LIKE 't_isl_%_calling_%'),"
                     " to_regprocedure('isl_calling_changed()') IS NULL"
+                    " AND to_regprocedure('isl_calling_campaign_gone()') IS NULL"
                 )
             )
             assert left.one() == (True, 0, True)  # 0013's table, triggers and function are gone

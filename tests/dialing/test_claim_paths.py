@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openisales.services import dialing
 from openisales.services.dialing import AttemptReport
-from openisales.store import dispatch
+from openisales.store import campaigns, dispatch
 from openisales.store.tables import blocklist, campaign, data
 from tests.dialing.conftest import Rig
 from tests.helpers import add_numbers, campaign_body
@@ -247,3 +247,10 @@ async def test_the_count_of_calls_in_progress_follows_every_change(rig: Rig) -> 
     third = await claim(True, batch=50, cap=11)  # 9 in progress: the cap leaves 2
     assert [len(first), len(second), len(third)] == [10, 5, 2]
     assert seen == [(10, 10), (15, 15), (11, 11), (9, 9), (11, 11)]
+    async with engine.begin() as conn:  # the campaign goes, and its count with it
+        await campaigns.delete(conn, 1, cid)
+    async with engine.connect() as conn:
+        left = await conn.scalar(
+            sa.text("SELECT count(*) FROM t_isl_calling WHERE campaign_id = :c"), {"c": cid}
+        )
+    assert left == 0

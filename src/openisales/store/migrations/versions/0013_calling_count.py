@@ -12,7 +12,8 @@ locked.
 or from 1 (being called) or deletes records being called, one row per
 campaign with the net change; a ``TRUNCATE`` of the records empties it. Its
 rows have a key of their own (``id``), so that a publication of every table
-(logical replication) still takes the claim's deletes.
+(logical replication) still takes the claim's deletes. A deleted campaign's
+rows go with it (a row trigger on ``t_isl_campaign``).
 ``isl_claim`` folds a campaign's rows into one (their sum) and takes that sum
 as the count, in one statement under the campaign's lock. Its snapshot is the
 one the count of records had: a change committed later is not in either, an
@@ -82,6 +83,15 @@ $$""",
         FOR EACH STATEMENT EXECUTE FUNCTION isl_calling_changed()""",
     """CREATE TRIGGER t_isl_data_calling_truncate AFTER TRUNCATE ON t_isl_data
         FOR EACH STATEMENT EXECUTE FUNCTION isl_calling_changed()""",
+    """CREATE FUNCTION isl_calling_campaign_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM t_isl_calling c
+     WHERE c.vdn_id = OLD.vdn_id AND c.campaign_id = OLD.campaign_id;
+    RETURN NULL;
+END
+$$""",
+    """CREATE TRIGGER t_isl_campaign_calling_delete AFTER DELETE ON t_isl_campaign
+        FOR EACH ROW EXECUTE FUNCTION isl_calling_campaign_gone()""",
 )
 
 FILL = """INSERT INTO t_isl_calling (vdn_id, campaign_id, delta)
@@ -225,5 +235,7 @@ def downgrade() -> None:
     op.execute(previous.CREATE)
     for trigger in ("update", "delete", "truncate"):
         op.execute(f"DROP TRIGGER IF EXISTS t_isl_data_calling_{trigger} ON t_isl_data")
+    op.execute("DROP TRIGGER IF EXISTS t_isl_campaign_calling_delete ON t_isl_campaign")
     op.execute("DROP FUNCTION IF EXISTS isl_calling_changed()")
+    op.execute("DROP FUNCTION IF EXISTS isl_calling_campaign_gone()")
     op.execute("DROP TABLE IF EXISTS t_isl_calling")
