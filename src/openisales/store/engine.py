@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, PoolResetState
 
 from openisales.config import Settings
 from openisales.files import create_private_file, private_file
@@ -52,7 +52,13 @@ def create_engine(
     """
     if url.startswith("sqlite"):
         if ":memory:" in url:
-            engine = create_async_engine(url, echo=echo, poolclass=NullPool, hide_parameters=True)
+            engine = create_async_engine(
+                url,
+                echo=echo,
+                poolclass=NullPool,
+                hide_parameters=True,
+                pool_reset_on_return=None,  # _configure_sqlite's reset instead
+            )
         else:
             _private_database(url)
             # One connection, whatever pool_size says: every SQLite transaction
@@ -66,6 +72,7 @@ def create_engine(
                 max_overflow=0,
                 pool_timeout=pool_timeout,
                 hide_parameters=True,  # errors are logged; values are customers' data
+                pool_reset_on_return=None,  # _configure_sqlite's reset instead
             )
         _configure_sqlite(engine)
         return engine
@@ -129,3 +136,22 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+        """A connection back in the pool: roll back only a transaction still open.
+
+        The pool would roll back every connection it gets back that SQLAlchemy
+        did not see end a transaction: each one a trip to aiosqlite's thread.
+        The write-back's group commit runs ``BEGIN IMMEDIATE`` … ``COMMIT``
+        on the driver itself, once per group, so that trip was one more per
+        group for nothing; SQLite knows whether a transaction is open.
+        """
+        if state.terminate_only or not state.asyncio_safe:
+            return  # the connection is being discarded: no I/O here
+        try:
+            open_transaction = bool(dbapi_connection.driver_connection.in_transaction)
+        except (AttributeError, ValueError):  # aiosqlite's connection is closed already
+            return
+        if open_transaction:
+            dbapi_connection.rollback()
