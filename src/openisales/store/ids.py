@@ -43,21 +43,21 @@ class IdAllocator:
         """
         key = (vdn_id, name)
         nxt, end = self._ranges.get(key, (0, 0))
-        if count == 1 and nxt < end and not self._lock.locked():
+        if nxt + count <= end and not self._lock.locked():
             # From the block in hand: no await from look-up to update, so no lock needed.
-            self._ranges[key] = (nxt + 1, end)
-            return [nxt]
+            self._ranges[key] = (nxt + count, end)
+            return list(range(nxt, nxt + count))
         out: list[int] = []
         async with self._lock:
             while len(out) < count:
-                nxt, end = self._ranges.get((vdn_id, name), (0, 0))
+                nxt, end = self._ranges.get(key, (0, 0))
                 if nxt >= end:
                     block = SMALL_BLOCKS.get(name, self._block)
                     size = max(block, count - len(out))
                     nxt, end = await self._reserve(vdn_id, name, size)
                 take = min(end - nxt, count - len(out))
                 out.extend(range(nxt, nxt + take))
-                self._ranges[(vdn_id, name)] = (nxt + take, end)
+                self._ranges[key] = (nxt + take, end)
         return out
 
     async def _reserve(self, vdn_id: int, name: str, size: int) -> tuple[int, int]:
