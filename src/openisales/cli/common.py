@@ -168,23 +168,24 @@ async def open_database(engine: AsyncEngine, shown_url: str) -> None:
         ) from None
 
 
-def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's loop for the CLI's jobs (asyncio's default where uvloop is missing).
+def event_loop_class() -> type[asyncio.AbstractEventLoop]:
+    """uvloop's loop for the server and the CLI's jobs (asyncio's where uvloop is missing).
 
     The dialing engine and the pusher spend much of their CPU in socket I/O
     with the database; uvloop's transports cost a fraction of asyncio's
-    (docs/benchmarks.md, "Dispatch").
+    (docs/benchmarks.md, "Dispatch"). ``serve`` extends it with its limits
+    (``cli.protocol.new_event_loop``).
     """
     try:
         import uvloop
     except ImportError:  # pragma: no cover - a dependency everywhere but Windows
-        return None
-    return uvloop.new_event_loop
+        return asyncio.SelectorEventLoop
+    return uvloop.Loop
 
 
 def run_async(main: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run(main)`` on :func:`event_loop_factory`'s loop."""
-    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+    """``asyncio.run(main)`` on :func:`event_loop_class`'s loop."""
+    with asyncio.Runner(loop_factory=event_loop_class()) as runner:
         return runner.run(main)
 
 

@@ -60,6 +60,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from openisales.api.limits import BODY_TIMED_OUT, raw_response
+from openisales.cli.common import event_loop_class
 from openisales.config import Settings
 from openisales.errors import HeadersTooLarge, OpenISalesError, RequestTimeout, Unavailable
 
@@ -115,17 +116,9 @@ def new_event_loop(*, limits: ServerLimits) -> asyncio.AbstractEventLoop:
     * The TLS handshake must end within ``header_timeout_s`` (instead of the
       event loop's 60 s): a handshake is not yet a connection the cap counts.
     """
-    loop: Any = _limited_loop_class(_base_loop_class())()
+    loop: Any = _limited_loop_class(event_loop_class())()
     loop.server_limits = limits
     return cast(asyncio.AbstractEventLoop, loop)
-
-
-def _base_loop_class() -> type[Any]:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
-        return asyncio.SelectorEventLoop
-    return uvloop.Loop
 
 
 _LOOP_CLASSES: dict[type[Any], type[Any]] = {}
