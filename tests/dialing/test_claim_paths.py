@@ -94,10 +94,16 @@ async def _rows(engine: AsyncEngine, ids: list[int]) -> list[tuple[Any, ...]]:
     return [by_id[i] for i in ids]
 
 
-async def test_one_round_trip_claims_what_the_statements_claim(rig: Rig) -> None:
+def _claim_function_s(rig: Rig) -> AsyncEngine:
+    """The rig's engine; the test is skipped where the claim function is not (SQLite)."""
     engine = rig.api.ctx.engine
     if engine.dialect.name != "postgresql":
         pytest.skip("the claim function is PostgreSQL's")
+    return engine
+
+
+async def test_one_round_trip_claims_what_the_statements_claim(rig: Rig) -> None:
+    engine = _claim_function_s(rig)
     async with engine.connect() as conn:
         assert await dispatch.claims_in_one_trip(conn)
     now = rig.clock.now()
@@ -125,9 +131,7 @@ async def test_one_round_trip_claims_what_the_statements_claim(rig: Rig) -> None
 
 @pytest.mark.parametrize("one_trip", [False, True])
 async def test_a_stopped_campaign_claims_nothing(rig: Rig, one_trip: bool) -> None:
-    engine = rig.api.ctx.engine
-    if one_trip and engine.dialect.name != "postgresql":
-        pytest.skip("the claim function is PostgreSQL's")
+    engine = _claim_function_s(rig) if one_trip else rig.api.ctx.engine
     now = rig.clock.now()
     cid, ids = await _layout(rig, now)
     async with engine.begin() as conn:
@@ -172,9 +176,7 @@ async def test_concurrent_claims_never_pass_the_cap(rig: Rig) -> None:
 
 async def test_the_round_trip_says_whose_number_has_a_blocklist_entry(rig: Rig) -> None:
     """``listed``: an unexpired entry of this VDN for the number the attempt calls (0012)."""
-    engine = rig.api.ctx.engine
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the claim function is PostgreSQL's")
+    engine = _claim_function_s(rig)
     now = rig.clock.now()
     cid, ids = await _campaign(rig, 7)
     for data_id in ids:
@@ -216,9 +218,7 @@ async def _calling(engine: AsyncEngine, cid: int) -> tuple[int, int]:
 
 async def test_the_count_of_calls_in_progress_follows_every_change(rig: Rig) -> None:
     """Claims both ways, outcomes, any other update, deletes: the kept count (0013) stays exact."""
-    engine = rig.api.ctx.engine
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the claim function is PostgreSQL's")
+    engine = _claim_function_s(rig)
     now = rig.clock.now()
     cid, ids = await _campaign(rig, 30)
     async with engine.begin() as conn:
