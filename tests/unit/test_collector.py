@@ -21,9 +21,13 @@ def test_a_nested_use_leaves_the_outer_settings_in_place() -> None:
     before = gc.get_threshold()
     with collector.tuned():
         frozen = gc.get_freeze_count()
+        young = [[] for _ in range(1_000)]  # a second freeze would take these in
         with collector.tuned():
             assert gc.get_threshold() == collector.THRESHOLDS
         assert gc.get_threshold() == collector.THRESHOLDS  # the inner exit undid nothing
-        assert gc.get_freeze_count() == frozen
+        # Frozen objects that die leave the count (another thread may free some
+        # meanwhile); only a freeze adds to it and only an unfreeze empties it.
+        assert 0 < gc.get_freeze_count() <= frozen
+        del young
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
