@@ -191,6 +191,7 @@ class OpenLoopResult:
     backlog_max: int  # most requests ever due while every connection was busy
     latency_ms: dict[str, float]
     send_lag_ms: dict[str, float]
+    slowest_seconds: list[dict[str, float]]  # the schedule's seconds with the slowest answers
     cpu_s: float
     wall_s: float
     sample: str
@@ -246,6 +247,7 @@ def run_open_loop(
         backlog_max=raw["backlog_max"],
         latency_ms=raw["latency_ms"],
         send_lag_ms=raw["send_lag_ms"],
+        slowest_seconds=raw["slowest_seconds"],
         cpu_s=done.cpu_s,
         wall_s=done.wall_s,
         sample=raw["sample"],

@@ -142,6 +142,7 @@ class Generator:
         self.backlog_max = 0
         self.tally = Tally()
         self.latency_us = array("d")
+        self.due_at = array("d")  # each answer's due time (parallel to latency_us)
         self.send_lag_us = array("d")
         self.outstanding = 0
         self.all_answered = asyncio.Event()
@@ -155,6 +156,7 @@ class Generator:
 
     def answered(self, conn: Connection, due: float, ok: bool, body: bytes) -> None:
         self.latency_us.append((time.perf_counter() - due) * 1e6)
+        self.due_at.append(due)
         if ok:
             self.tally.ok += 1
         else:
@@ -199,6 +201,19 @@ class Generator:
             if i < n:
                 await asyncio.sleep(max(TICK_S, start + i * interval - time.perf_counter()))
         return start + (n - 1) * interval
+
+
+def slowest_seconds(
+    due_at: array[float], latency_us: array[float], start: float, top: int = 5
+) -> list[dict[str, float]]:
+    """The ``top`` seconds of the schedule with the slowest answers: a stall shows as one."""
+    worst: dict[int, float] = {}
+    for due, latency in zip(due_at, latency_us, strict=True):
+        second = int(due - start)
+        if latency > worst.get(second, 0.0):
+            worst[second] = latency
+    ranked = sorted(worst.items(), key=lambda item: item[1], reverse=True)[:top]
+    return [{"second": second, "max_ms": round(us / 1000, 3)} for second, us in ranked]
 
 
 def percentiles(values: array[float]) -> dict[str, float]:
@@ -268,6 +283,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "backlog_max": gen.backlog_max,
         "latency_ms": percentiles(gen.latency_us),
         "send_lag_ms": percentiles(gen.send_lag_us),
+        "slowest_seconds": slowest_seconds(gen.due_at, gen.latency_us, start),
         "sample": t.sample,
     }
 

@@ -31,6 +31,7 @@ class OpenLoopPhase:
     rows_after: ResultCount
     cpu: CpuUsage
     busy_before: float | None
+    profile: str | None = None  # py-spy summary (--profile)
 
     @property
     def new_rows(self) -> int:
@@ -266,6 +267,7 @@ def open_loop_document(ol: OpenLoopPhase | None) -> dict[str, Any] | None:
         },
         "latency_ms": r.latency_ms,
         "send_lag_ms": r.send_lag_ms,
+        "slowest_seconds": r.slowest_seconds,
         "backlog_max": r.backlog_max,
         "db_new_result_rows": ol.new_rows,
         "generator_cpu": {
@@ -275,6 +277,7 @@ def open_loop_document(ol: OpenLoopPhase | None) -> dict[str, Any] | None:
         "http_cpu": ol.cpu.as_dict(),
         "cpu_per_writeback_us": per_request_us(ol.cpu, r.ok),
         "busy_cores_before": ol.busy_before,
+        "profile": ol.profile.splitlines() if ol.profile else None,
     }
 
 
@@ -370,6 +373,9 @@ def open_loop_lines(ol: dict[str, Any], cores: int, *, rows: bool = True) -> lis
         f" · p99.9 {ll.get('p99.9', 0):.2f} · max {ll.get('max', 0):.2f} ms (from due time)",
         f"  send lag   p50 {lag.get('p50', 0):.2f} · p99 {lag.get('p99', 0):.2f} ms;"
         f" most waiting for a connection {ol['backlog_max']}",
+        "  slowest s  "
+        + " · ".join(f"{w['second']}: {w['max_ms']:.1f}" for w in ol.get("slowest_seconds", []))
+        + " ms (second of the schedule: its slowest answer)",
         *([rows_line] if rows else []),
         f"  CPU        {cpu_line(ol['http_cpu'])} of {cores} cores;"
         f" generator {ol['generator_cpu']['cores']:.2f} cores",

@@ -184,7 +184,11 @@ def drive_open_loop(
         f" {opts.open_loop} s, up to {opts.connections} connections"
     )
     server.check_alive()
-    with CpuSampler(server_pid=server.pid, database=database) as sampler:
+    raw_profile = work / "py-spy-open-loop.txt"
+    with contextlib.ExitStack() as stack:
+        if opts.profile:
+            stack.enter_context(_profiler(server, raw_profile, opts.open_loop))
+        sampler = stack.enter_context(CpuSampler(server_pid=server.pid, database=database))
         try:
             result = loadgen.run_open_loop(
                 server.base_url,
@@ -198,7 +202,10 @@ def drive_open_loop(
             server.check_alive()
             raise
     assert sampler.result is not None
-    return report.OpenLoopPhase(result, before, before, sampler.result, busy)
+    profile = None
+    if opts.profile:
+        profile = _profile_summary(raw_profile, sampler.result, result.ok)
+    return report.OpenLoopPhase(result, before, before, sampler.result, busy, profile)
 
 
 def replay(
@@ -208,11 +215,7 @@ def replay(
     raw_profile = work / "py-spy.txt"
     with contextlib.ExitStack() as stack:
         if opts.profile:
-            flags = ("--subprocesses", "--nonblocking")
-            profiler = spy.Profiler(
-                {server.pid: raw_profile}, duration=opts.duration, rate=200, flags=flags
-            )
-            stack.enter_context(profiler)
+            stack.enter_context(_profiler(server, raw_profile, opts.duration))
         database = Postgres(opts.pg_url).dbname if opts.engine == "postgres" else None
         sampler = stack.enter_context(CpuSampler(server_pid=server.pid, database=database))
         server.check_alive()
@@ -229,18 +232,23 @@ def replay(
             server.check_alive()  # a dead server explains a failed wrk better
             raise
     assert sampler.result is not None
-    what = "of on-CPU Python stacks in the server workers"
     profile = None
     if opts.profile:
-        used = sampler.result
-        server_us = used.groups["server"] * used.wall_s / max(1, wrk.ok + wrk.in_flight) * 1e6
-        profile = "\n".join(
-            [
-                spy.summarise([raw_profile], what=what, top=20),
-                components.table([raw_profile], server_us),
-            ]
-        )
+        profile = _profile_summary(raw_profile, sampler.result, wrk.ok + wrk.in_flight)
     return wrk, sampler.result, profile
+
+
+def _profiler(server: ServerProcess, raw: Path, duration: float) -> spy.Profiler:
+    """py-spy over the server's workers (on-CPU stacks only) for ``duration`` seconds."""
+    flags = ("--subprocesses", "--nonblocking")
+    return spy.Profiler({server.pid: raw}, duration=duration, rate=200, flags=flags)
+
+
+def _profile_summary(raw: Path, used: machine.CpuUsage, writebacks: int) -> str:
+    """The top functions and the components' microseconds per write-back."""
+    server_us = used.groups["server"] * used.wall_s / max(1, writebacks) * 1e6
+    what = "of on-CPU Python stacks in the server workers"
+    return "\n".join([spy.summarise([raw], what=what, top=20), components.table([raw], server_us)])
 
 
 def prepare_postgres(opts: Options, work: Path) -> tuple[Postgres, dict[str, str]]:
@@ -338,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     path = write_record(doc, f"writeback-{doc['engine']}", measurement.started)
     if measurement.http.profile:
         print(measurement.http.profile)
+    if measurement.http.open_loop is not None and measurement.http.open_loop.profile:
+        print("open loop:")
+        print(measurement.http.open_loop.profile)
     print(report.summary(doc, path))
     return 1 if measurement.problems() else 0
 
