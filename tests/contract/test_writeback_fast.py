@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openisales.auth.replay import Nonce
@@ -51,7 +52,7 @@ def nonce(key: str, *, expires: datetime = NOW + timedelta(minutes=15)) -> Nonce
 
 async def read(api: Api, *keys: batch.ReadKey) -> list[batch.Read]:
     async with api.ctx.engine.connect() as conn:
-        return await batch.read_many(conn, list(keys))
+        return await batch.read_many(await batch.driver_of(conn), list(keys))
 
 
 def write_of(seen: batch.Read, data_id: int, result_id: int, **changes: object) -> batch.Write:
@@ -85,7 +86,7 @@ def write_of(seen: batch.Read, data_id: int, result_id: int, **changes: object) 
 
 async def write(api: Api, *writes: batch.Write) -> list[bool]:
     async with api.ctx.engine.connect() as conn:
-        return await batch.write_many(conn, list(writes))
+        return await batch.write_many(await batch.driver_of(conn), list(writes))
 
 
 async def history(api: Api) -> list[sa.Row]:
@@ -175,19 +176,24 @@ async def test_a_live_nonce_refuses_the_write_and_an_expired_one_is_renewed(
 async def test_a_member_that_breaks_its_batch_fails_alone(api: Api, records: list[int]) -> None:
     first, second, third = records
     a, b, c = await read(api, *(batch.ReadKey(1, r, None, NOW) for r in records))
-    path = fast.FastPath(api.ctx.engine, failure_code="0200999", max_in_flight=1)
-    blocker = asyncio.create_task(path.write(write_of(a, first, 30)))
-    await asyncio.sleep(0)
-    # Both wait for the blocker, then go out together with the same history id:
-    # the statement fails as a whole and is written again one by one.
-    members = [
-        asyncio.create_task(path.write(write_of(b, second, 31, nonce=nonce("n2")))),
-        asyncio.create_task(path.write(write_of(c, third, 31, nonce=nonce("n3")))),
-    ]
-    assert await blocker is True
-    assert await members[0] is True
-    with pytest.raises(StorageError) as raised:
-        await members[1]
+    path = fast.FastPath.connect(
+        api.ctx.settings.effective_database_url, failure_code="0200999", timeout=10
+    )
+    try:
+        blocker = asyncio.create_task(path.write(write_of(a, first, 30)))
+        await asyncio.sleep(0)
+        # Both wait for the blocker, then go out together with the same history id:
+        # the statement fails as a whole and is written again one by one.
+        members = [
+            asyncio.create_task(path.write(write_of(b, second, 31, nonce=nonce("n2")))),
+            asyncio.create_task(path.write(write_of(c, third, 31, nonce=nonce("n3")))),
+        ]
+        assert await blocker is True
+        assert await members[0] is True
+        with pytest.raises(StorageError) as raised:
+            await members[1]
+    finally:
+        await path.close()
     assert raised.value.result_code == "0200999"
     assert [(r.result_id, r.data_id) for r in await history(api)] == [(30, first), (31, second)]
     assert set(await nonces(api)) == {"n2"}  # the failed member's signature stays unused
@@ -275,6 +281,80 @@ async def test_the_fast_path_recovers_from_lost_connections_at_once(
         (c,) = await read(api, batch.ReadKey(1, third, None, NOW))
         assert await path.write(write_of(c, third, 72)) is True
         assert (await path.read(batch.ReadKey(1, second, None, NOW))).target is not None
+    finally:
+        await path.close()
+
+
+async def test_the_fast_path_keeps_its_sessions_and_replaces_them_in_the_background(
+    api: Api, records: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second, _ = records
+    path = fast.FastPath.connect(
+        api.ctx.settings.effective_database_url, failure_code="0200999", timeout=10
+    )
+    checkouts: list[int] = []
+    event.listen(path._engine.sync_engine, "checkout", lambda *_: checkouts.append(1))
+    try:
+        for record in (first, second, first, second):
+            assert (await path.read(batch.ReadKey(1, record, None, NOW))).target is not None
+        (a,) = await read(api, batch.ReadKey(1, first, None, NOW))
+        assert await path.write(write_of(a, first, 81)) is True
+        assert len(checkouts) == 1  # one session served them all, one after the other
+        (old,) = path._idle
+        monkeypatch.setattr(fast, "RECYCLE_S", 0)  # the kept session is now too old
+        # It serves on while its replacement is made, and planned, in the background...
+        assert (await path.read(batch.ReadKey(1, second, None, NOW))).target is not None
+        assert path._idle == [old] and path._fresh is not None
+        fresh = await path._fresh
+        assert len(checkouts) == 2
+        cached = {s.query for s in fresh.driver._stmt_cache.iter_statements()}
+        assert {batch._READ_SQL, batch._WRITE_SQL} <= cached  # planned before any batch
+        # ...and takes over at the next statement; the old one goes back to the pool.
+        assert (await path.read(batch.ReadKey(1, first, None, NOW))).target is not None
+        assert path._idle == [fresh] and len(checkouts) == 2
+    finally:
+        await path.close()
+    assert path._idle == [] and path._fresh is None  # closing gave the sessions back
+
+
+async def test_a_replacement_that_fails_leaves_the_old_session_serving(
+    api: Api, records: list[int], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = fast.FastPath.connect(
+        api.ctx.settings.effective_database_url, failure_code="0200999", timeout=10
+    )
+
+    async def refused(*_: object, **__: object) -> None:
+        raise ConnectionRefusedError("the database is restarting")
+
+    try:
+        assert (await path.read(batch.ReadKey(1, records[0], None, NOW))).target is not None
+        (old,) = path._idle
+        monkeypatch.setattr(fast, "RECYCLE_S", 0)
+        monkeypatch.setattr(fast, "prepare", refused)
+        assert (await path.read(batch.ReadKey(1, records[1], None, NOW))).target is not None
+        assert path._fresh is not None
+        with pytest.raises(ConnectionRefusedError):
+            await path._fresh
+        assert (await path.read(batch.ReadKey(1, records[2], None, NOW))).target is not None
+        assert path._idle == [old]  # still serving; another replacement is under way
+        assert "no replacement write-back session" in caplog.text
+    finally:
+        await path.close()
+
+
+async def test_a_slow_statement_closes_the_session_it_ran_on(
+    api: Api, records: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = fast.FastPath.connect(
+        api.ctx.settings.effective_database_url, failure_code="0200999", timeout=10
+    )
+    try:
+        assert (await path.read(batch.ReadKey(1, records[0], None, NOW))).target is not None
+        (kept,) = path._idle
+        monkeypatch.setattr(fast, "SLOW_S", -1.0)  # every statement is now "slow"
+        assert (await path.read(batch.ReadKey(1, records[1], None, NOW))).target is not None
+        assert path._idle == [] and kept.driver.is_closed()  # its plans are not used again
     finally:
         await path.close()
 

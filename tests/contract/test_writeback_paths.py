@@ -122,11 +122,15 @@ async def test_the_batched_statement_writes_every_declared_column(
     campaign, (record_id, _) = await setup(api)
     before, _ = await rows_before(api, record_id)
     async with api.ctx.engine.connect() as conn:
-        (seen,) = await batch.read_many(conn, [batch.ReadKey(1, record_id, None, NOW)])
+        (seen,) = await batch.read_many(
+            await batch.driver_of(conn), [batch.ReadKey(1, record_id, None, NOW)]
+        )
     assert seen.target is not None and seen.target.version is not None
     wb = written(record_id, campaign, 9002, reschedule=reschedule)
     async with api.ctx.engine.connect() as conn:
-        assert await batch.write_many(conn, [batch.Write(wb, seen.target.version, None)]) == [True]
+        assert await batch.write_many(
+            await batch.driver_of(conn), [batch.Write(wb, seen.target.version, None)]
+        ) == [True]
     record, history = await rows(api, record_id, 9002)
     check(record, history, before, wb)
 
@@ -186,7 +190,9 @@ async def test_the_target_is_read_typed_alike_on_both_paths(api: Api) -> None:
     assert (locked.record.vdn_id, locked.record.data_id) == (1, record_id)
     if api.ctx.engine.dialect.name == "postgresql":
         async with api.ctx.engine.connect() as conn:
-            (seen,) = await batch.read_many(conn, [batch.ReadKey(1, record_id, None, NOW)])
+            (seen,) = await batch.read_many(
+                await batch.driver_of(conn), [batch.ReadKey(1, record_id, None, NOW)]
+            )
         assert seen.target is not None and seen.target.version is not None
         assert {**vars_of(seen.target), "version": None} == vars_of(locked)
     else:

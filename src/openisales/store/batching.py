@@ -99,7 +99,7 @@ class Batcher(Generic[T, R]):
             for _, future in batch:  # cancelled in flight: nobody is left waiting
                 if not future.done():
                     future.set_exception(FlushCancelled("the flush was cancelled"))
-            self._running.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self._running.discard(asyncio.current_task())
             self._start()  # the next flush goes out before its waiters are woken
 
     def _finished(self, task: asyncio.Task[None]) -> None:

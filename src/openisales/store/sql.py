@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.exc import DBAPIError, IntegrityError, TimeoutError as PoolTimeout
@@ -100,9 +100,16 @@ async def reading(
     engine: AsyncEngine, *, failure_code: str = "0200006"
 ) -> AsyncIterator[AsyncConnection]:
     """A connection outside an explicit transaction; driver errors as in :func:`transaction`."""
-    try:
+    with translated(failure_code):
         async with engine.connect() as conn:
             yield conn
+
+
+@contextmanager
+def translated(failure_code: str = "0200006") -> Iterator[None]:
+    """Driver errors (and a pool timeout) raised in the block, as :class:`StorageError`."""
+    try:
+        yield
     except OpenISalesError:
         raise
     except _FAILURES as exc:

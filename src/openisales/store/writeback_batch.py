@@ -9,7 +9,7 @@ in the same statement, by the history rows and the replay nonces
 written come from the declaration in ``store.writeback``. Both run on the
 asyncpg connection itself (SQLAlchemy's execution layer costs more than the
 statements on this hot path); :class:`store.writeback_fast.FastPath` batches
-and runs them.
+them and runs them on the asyncpg connections it keeps.
 """
 
 from __future__ import annotations
@@ -194,18 +194,27 @@ class _Row:
         return self._record[name]
 
 
-async def _driver(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under ``conn`` (statements on it skip SQLAlchemy's layer)."""
+async def driver_of(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn``, in autocommit (statements on it skip SQLAlchemy)."""
     conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
     raw = await conn.get_raw_connection()
     return raw.driver_connection
 
 
+async def prepare(driver: Any, *, timeout: float | None = None) -> None:
+    """Plan both statements on ``driver`` now (with no rows), before a batch needs them."""
+    await driver.fetch(_READ_SQL, [], [], [], [], timeout=timeout)
+    await driver.fetch(_WRITE_SQL, *([] for _ in _COLUMNS), timeout=timeout)
+
+
 async def read_many(
-    conn: AsyncConnection, keys: list[ReadKey], *, timeout: float | None = None
+    driver: Any, keys: list[ReadKey], *, timeout: float | None = None
 ) -> list[Read]:
-    """Each key's record (with its version and campaign policy) and whether its nonce is used."""
-    found = await (await _driver(conn)).fetch(
+    """Each key's record (with its version and campaign policy) and whether its nonce is used.
+
+    ``driver``: an asyncpg connection outside a transaction (:func:`driver_of`).
+    """
+    found = await driver.fetch(
         _READ_SQL,
         [k.vdn_id for k in keys],
         [k.data_id for k in keys],
@@ -228,11 +237,14 @@ def reads_of(found: Sequence[Any], count: int) -> list[Read]:
 
 
 async def write_many(
-    conn: AsyncConnection, writes: list[Write], *, timeout: float | None = None
+    driver: Any, writes: list[Write], *, timeout: float | None = None
 ) -> list[bool]:
-    """Apply each write whose record is still at its version; True for those applied."""
+    """Apply each write whose record is still at its version; True for those applied.
+
+    ``driver``: an asyncpg connection outside a transaction (:func:`driver_of`).
+    """
     rows = [w.values() for w in writes]
     columns = [[row[name] for row in rows] for name, _ in _COLUMNS]
-    found = await (await _driver(conn)).fetch(_WRITE_SQL, *columns, timeout=timeout)
+    found = await driver.fetch(_WRITE_SQL, *columns, timeout=timeout)
     applied = {r["i"] for r in found}
     return [n in applied for n in range(1, len(writes) + 1)]

@@ -45,8 +45,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from openisales.errors import StorageError
 from openisales.store.batching import Batcher
 from openisales.store.engine import create_engine
-from openisales.store.sql import reading, transaction, uncertain
-from openisales.store.writeback_batch import Read, ReadKey, Write, read_many, write_many
+from openisales.store.sql import transaction, translated, uncertain
+from openisales.store.writeback_batch import (
+    Read,
+    ReadKey,
+    Write,
+    driver_of,
+    prepare,
+    read_many,
+    write_many,
+)
 from openisales.store.writeback_tenant import read_tenant, write_tenant
 
 log = logging.getLogger("openisales.store")
@@ -56,7 +64,11 @@ X = TypeVar("X")
 # connection (a generic plan) rather than on most executions (about 0.2 ms of
 # PostgreSQL's CPU each, measured); connections are replaced every RECYCLE_S
 # seconds, and at once after a statement slower than SLOW_S, so that a plan
-# made from stale statistics does not live long. Records held by other
+# made from stale statistics does not live long. Between batches the fast path
+# keeps the connections it used (``_Session``) rather than checking one out of
+# the pool for each statement: a checkout, its autocommit setting and its return
+# cost about 0.1 ms of the process's CPU, as much as the statement itself, and
+# under moderate load most batches are small. Records held by other
 # transactions are skipped (SKIP LOCKED); lock_timeout only bounds the rare
 # wait for a nonce being inserted by a racing copy of the same request.
 SESSION = {
@@ -116,9 +128,10 @@ class FastPath:
     """One process's batched reads and writes of the optimistic write-back.
 
     It owns ``engine``, whose pool needs a connection per flush in flight
-    (``max_in_flight`` reads and as many writes) and one for the background
-    nonce clean-up. One flush in flight per kind makes the largest batches
-    under load (measured in ``docs/benchmarks.md``).
+    (``max_in_flight`` reads and as many writes), one for the background
+    nonce clean-up and one for the replacement of a session (``_lease``).
+    One flush in flight per kind makes the largest batches under load
+    (measured in ``docs/benchmarks.md``).
 
     A batch statement that PostgreSQL refuses is rolled back whole. When one
     member's values can be the cause (a data exception, an integrity
@@ -155,6 +168,8 @@ class FastPath:
         self._writes: Batcher[Write, bool] = Batcher(
             self._write_batch, max_size=max_batch, max_in_flight=max_in_flight
         )
+        self._idle: list[_Session] = []  # sessions kept between statements, the latest last
+        self._fresh: asyncio.Task[_Session] | None = None  # a replacement being made
 
     @classmethod
     def connect(
@@ -166,7 +181,7 @@ class FastPath:
         batch_sizes: Histogram | None = None,
         left: Counter | None = None,
     ) -> FastPath:
-        """A fast path over its own three connections to ``url`` (see ``SESSION``).
+        """A fast path over its own four connections to ``url`` (see ``SESSION``).
 
         ``batch_sizes``, labelled by statement (``read``, ``write``), observes
         every batch's size; ``left``, labelled by reason, counts the
@@ -174,7 +189,7 @@ class FastPath:
         """
         engine = create_engine(
             url,
-            pool_size=3,
+            pool_size=4,
             pool_timeout=timeout,
             server_settings=SESSION,
             pool_recycle=RECYCLE_S,
@@ -204,22 +219,100 @@ class FastPath:
     async def close(self) -> None:
         if self._pruning is not None:
             await asyncio.gather(self._pruning, return_exceptions=True)
+        if self._fresh is not None:
+            self._fresh.cancel()
+            fresh = (await asyncio.gather(self._fresh, return_exceptions=True))[0]
+            if isinstance(fresh, _Session):
+                self._idle.append(fresh)
+            self._fresh = None
+        while self._idle:
+            await self._give_back(self._idle.pop())
         await self._engine.dispose()
 
-    async def _statement(self, run: Callable[[AsyncConnection], Awaitable[X]]) -> X:
-        """``run`` on a pooled connection, which is replaced when it broke or was slow."""
-        async with reading(self._engine, failure_code=self._failure_code) as conn:
-            self._distributed = bool(conn.info.get(DISTRIBUTED))
+    async def _statement(self, run: Callable[[Any], Awaitable[X]]) -> X:
+        """``run`` on a kept session's asyncpg connection.
+
+        The session is kept for the next statement when ``run`` returned in
+        time; it goes back to the pool when ``run`` raised, and is closed when
+        the connection broke or the statement was slow.
+        """
+        with translated(self._failure_code):
+            session = await self._lease()
+            self._distributed = session.distributed
             started = time.monotonic()
             try:
-                return await run(conn)
+                result = await run(session.driver)
             except BaseException as exc:
-                if uncertain(exc) or getattr(exc, "sqlstate", None) == "57014":
-                    await conn.invalidate()
+                lost = uncertain(exc) or getattr(exc, "sqlstate", None) == "57014"
+                await self._give_back(session, close=lost)
                 raise
-            finally:
-                if not conn.invalidated and time.monotonic() - started > SLOW_S:
-                    await conn.invalidate()  # its next statements are planned anew
+            if time.monotonic() - started > SLOW_S:
+                await self._give_back(session, close=True)  # its next statements are planned anew
+            else:
+                self._idle.append(session)
+            return result
+
+    async def _lease(self) -> _Session:
+        """The session used last; a new one when it is closed, or RECYCLE_S old and replaced.
+
+        A session RECYCLE_S old serves on while its replacement is made (and
+        its statements planned) in the background, so that no batch waits for
+        a new PostgreSQL session.
+        """
+        while self._idle:
+            session = self._idle.pop()
+            if session.driver.is_closed():
+                await self._give_back(session)
+            elif time.monotonic() - session.since < RECYCLE_S:
+                return session
+            elif (fresh := self._replacement()) is not None:
+                await self._give_back(session)  # the pool replaces it, being as old
+                return fresh
+            else:
+                return session
+        fresh = self._replacement(start=False)
+        return fresh if fresh is not None else await self._checkout()
+
+    def _replacement(self, *, start: bool = True) -> _Session | None:
+        """The session made in the background, once ready; ``start``: begin one if none is."""
+        task = self._fresh
+        if task is None:
+            if start:
+                self._fresh = asyncio.create_task(self._warmed(), context=contextvars.Context())
+            return None
+        if not task.done():
+            return None
+        self._fresh = None
+        if task.cancelled() or task.exception() is not None:
+            log.warning("no replacement write-back session this time: %r", task.exception())
+            return None
+        return task.result()
+
+    async def _checkout(self) -> _Session:
+        conn = await self._engine.connect()
+        try:
+            return _Session(conn, await driver_of(conn), time.monotonic())
+        except BaseException:
+            await conn.close()
+            raise
+
+    async def _warmed(self) -> _Session:
+        """A session from the pool with both statements planned (single PostgreSQL)."""
+        session = await self._checkout()
+        try:
+            if not session.distributed:  # Citus plans every execution anyway
+                await prepare(session.driver, timeout=self._timeout)
+        except BaseException:
+            await self._give_back(session, close=True)
+            raise
+        return session
+
+    @staticmethod
+    async def _give_back(session: _Session, *, close: bool = False) -> None:
+        """Return the session's connection to the pool; ``close``: close it instead."""
+        if close or session.driver.is_closed():
+            await session.conn.invalidate()
+        await session.conn.close()
 
     def _observe(self, statement: str, size: int) -> None:
         if self._batch_sizes is not None:
@@ -228,13 +321,13 @@ class FastPath:
     async def _read_batch(self, keys: list[ReadKey]) -> list[Read]:
         self._observe("read", len(keys))
 
-        async def run(conn: AsyncConnection) -> list[Read]:
+        async def run(driver: Any) -> list[Read]:
             if not self._distributed:
-                return await read_many(conn, keys, timeout=self._timeout)
+                return await read_many(driver, keys, timeout=self._timeout)
             reads: list[Read | None] = [None] * len(keys)
             for vdn_id, members in _by_tenant(k.vdn_id for k in keys):
                 part = [keys[n] for n in members]
-                found = await read_tenant(conn, vdn_id, part, timeout=self._timeout)
+                found = await read_tenant(driver, vdn_id, part, timeout=self._timeout)
                 for n, read in zip(members, found, strict=True):
                     reads[n] = read
             return reads  # type: ignore[return-value]
@@ -292,12 +385,12 @@ class FastPath:
         A lost connection or a statement timeout raises instead (``StorageError``).
         """
 
-        async def run(conn: AsyncConnection) -> list[bool] | asyncpg.PostgresError:
+        async def run(driver: Any) -> list[bool] | asyncpg.PostgresError:
             try:
                 if self._distributed:
                     vdn_id = writes[0].wb.vdn_id
-                    return await write_tenant(conn, vdn_id, writes, timeout=self._timeout)
-                return await write_many(conn, writes, timeout=self._timeout)
+                    return await write_tenant(driver, vdn_id, writes, timeout=self._timeout)
+                return await write_many(driver, writes, timeout=self._timeout)
             except asyncpg.PostgresError as exc:
                 if uncertain(exc) or exc.sqlstate == "57014":
                     raise
@@ -339,5 +432,17 @@ def _by_tenant(vdn_ids: Iterable[int]) -> list[tuple[int, list[int]]]:
     return sorted(groups.items())
 
 
-async def _nothing(_conn: AsyncConnection) -> None:
+async def _nothing(_driver: Any) -> None:
     return None
+
+
+class _Session:
+    """A pooled connection the fast path keeps between statements, with its asyncpg connection."""
+
+    __slots__ = ("conn", "distributed", "driver", "since")
+
+    def __init__(self, conn: AsyncConnection, driver: Any, since: float) -> None:
+        self.conn = conn
+        self.driver = driver
+        self.since = since  # when it was checked out of the pool (time.monotonic)
+        self.distributed = bool(conn.info.get(DISTRIBUTED))

@@ -28,8 +28,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from openisales.store import writeback as wb_store
 from openisales.store.writeback_batch import (
     _COLUMNS,
@@ -38,7 +36,6 @@ from openisales.store.writeback_batch import (
     Read,
     ReadKey,
     Write,
-    _driver,
     _sql,
     reads_of,
 )
@@ -121,10 +118,10 @@ def _nonce_sql(rows: int) -> str:
 
 
 async def read_tenant(
-    conn: AsyncConnection, vdn_id: int, keys: list[ReadKey], *, timeout: float | None = None
+    driver: Any, vdn_id: int, keys: list[ReadKey], *, timeout: float | None = None
 ) -> list[Read]:
     """:func:`writeback_batch.read_many` for keys of one VDN, in one routed statement."""
-    found = await (await _driver(conn)).fetch(
+    found = await driver.fetch(
         _READ_SQL,
         vdn_id,
         [k.data_id for k in keys],
@@ -136,7 +133,7 @@ async def read_tenant(
 
 
 async def write_tenant(
-    conn: AsyncConnection, vdn_id: int, writes: list[Write], *, timeout: float | None = None
+    driver: Any, vdn_id: int, writes: list[Write], *, timeout: float | None = None
 ) -> list[bool]:
     """:func:`writeback_batch.write_many` for writes of one VDN, in one transaction on its node.
 
@@ -146,7 +143,6 @@ async def write_tenant(
     if any(row["vdn_id"] != vdn_id for row in rows):
         raise ValueError("every write must be of the VDN given")
     arrays = [[row[name] for row in rows] for name, _ in _UPDATE_COLUMNS]
-    driver = await _driver(conn)
     async with driver.transaction():
         found = await driver.fetch(_UPDATE_SQL, vdn_id, *arrays, timeout=timeout)
         applied = sorted(r["i"] - 1 for r in found)
