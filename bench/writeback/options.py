@@ -62,7 +62,9 @@ def build_parser(
     p.add_argument("--rows", type=int, default=None, help="call-data rows (1,000,000)")
     p.add_argument("--duration", type=int, default=None, help="seconds per phase (15)")
     p.add_argument("--connections", type=int, default=32, help="HTTP connections = pgbench -c")
-    p.add_argument("--workers", type=int, default=None, help="server workers (cores; 1 on SQLite)")
+    p.add_argument(
+        "--workers", type=int, default=None, help="server workers (half the cores; 1 on SQLite)"
+    )
     p.add_argument("--wrk-threads", type=int, default=1)
     p.add_argument("--pg-url", default=DEFAULT_PG_URL, help="database to (re)create and use")
     p.add_argument("--short", action="store_true", help=f"SQLite, {short_rows:,} rows, 5 s")
@@ -102,11 +104,23 @@ def build_parser(
     return p
 
 
+def default_workers(engine: str, cores: int) -> int:
+    """The server's processes: half the cores, the rest left to PostgreSQL and the load.
+
+    PostgreSQL, wrk and the server share this machine. With as many workers
+    as cores they take the CPU from each other and each batches half as many
+    write-backs: on 2 cores two workers cost about twice the server CPU per
+    write-back of one, at saturation and at half the peak alike
+    (docs/benchmarks.md). SQLite has one writer: one worker.
+    """
+    return 1 if engine == "sqlite" else max(1, cores // 2)
+
+
 def from_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> Options:
     """The options ``a`` holds, checked (``p.error`` otherwise)."""
     engine = a.engine or ("sqlite" if a.short else "postgres")
     rows = a.rows or (a.short_rows if a.short else 1_000_000)
-    workers = a.workers or (1 if engine == "sqlite" else machine.cores())
+    workers = a.workers or default_workers(engine, machine.cores())
     opts = Options(
         engine=engine,
         rows=rows,
