@@ -1,7 +1,8 @@
 """The transport's ceiling: the write-back benchmark's server with a null application.
 
-    .venv/bin/python bench/writeback/ceiling.py            # PostgreSQL: pgbench, then run.py's workers,
-                                                           # 15 s of wrk, 30 s at half that peak
+    .venv/bin/python bench/writeback/ceiling.py            # PostgreSQL: pgbench, then the
+                                                           # workers run.py would start, 15 s
+                                                           # of wrk, 30 s at half that peak
     .venv/bin/python bench/writeback/ceiling.py --short    # SQLite settings: 1 worker, 5 s
     .venv/bin/python bench/writeback/ceiling.py --real-rate 2234 --postgres-us 211
 
