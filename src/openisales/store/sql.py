@@ -84,15 +84,12 @@ async def transaction(
     and waiting too long for a pooled connection, become :class:`StorageError`
     with ``failure_code``.
     """
-    try:
-        async with engine.begin() as conn:
-            yield conn
-    except IntegrityError as exc:
-        raise DuplicateError(str(exc.orig)) from exc
-    except OpenISalesError:
-        raise
-    except _FAILURES as exc:
-        raise _storage_error(exc, failure_code) from exc
+    with translated(failure_code):  # DuplicateError is neither, so it passes through
+        try:
+            async with engine.begin() as conn:
+                yield conn
+        except IntegrityError as exc:
+            raise DuplicateError(str(exc.orig)) from exc
 
 
 @asynccontextmanager
