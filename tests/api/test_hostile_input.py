@@ -355,6 +355,38 @@ async def test_routes_outside_the_operations_are_guarded_too(
     assert other.status_code == 418 and _is_envelope(other)["resultDesc"] == "short and stout"
 
 
+async def test_the_guard_is_the_whole_stack_and_added_middleware_runs_inside_it(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[str] = []
+
+    class Failing:  # a middleware that fails on its way out
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await self.app(scope, receive, send)
+            if scope["type"] == "http":
+                seen.append(scope["path"])
+                if scope["path"] == "/healthz":
+                    raise RuntimeError("after the answer")
+
+    app = create_app(api.ctx.settings, context=api.ctx)
+    app.add_middleware(Failing)
+    stack = app.build_middleware_stack()
+    assert isinstance(stack, Guard) and isinstance(stack.app, Failing)
+    assert stack.app.app is app.router  # nothing of Starlette's between: no plain-text answers
+    transport = httpx.ASGITransport(app=app)
+    with caplog.at_level(logging.ERROR):
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+            missing = await http.get("/no/such/route")
+            health = await http.get("/healthz")
+    assert missing.status_code == 404 and _is_envelope(missing)["resultCode"] == "0200404"
+    assert health.status_code == 200  # answered before the failure, which is logged once
+    assert seen == ["/healthz"]  # the 404 left the router as an exception, past the middleware
+    assert len([r for r in caplog.records if r.exc_info]) == 1
+
+
 async def test_a_failure_after_the_answer_began_is_logged_once_and_ends_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, strategies as st
 
 from openisales.auth import signing
 
@@ -143,6 +144,22 @@ def test_canonical_query_sorts_decodes_and_encodes() -> None:
 
 def test_normalize_keeps_only_unreserved_characters() -> None:
     assert signing.normalize("Az09-_.~ /é") == "Az09-_.~%20%2F%C3%A9"
+
+
+@given(st.text(max_size=300))
+def test_a_header_is_normalized_as_any_text_is_remembered_or_not(value: str) -> None:
+    assert signing.normalize_header(value) == signing.normalize(value)
+    assert signing.normalize_header(value) == signing.normalize(value)  # a second time: cached
+
+
+def test_only_short_header_values_are_remembered() -> None:
+    signing._normalize_short.cache_clear()
+    signing.normalize_header("application/json;charset=UTF-8")
+    signing.normalize_header("application/json;charset=UTF-8")
+    signing.normalize_header("x" * 129)
+    info = signing._normalize_short.cache_info()
+    assert (info.hits, info.misses, info.currsize) == (1, 1, 1)
+    assert info.maxsize is not None and info.maxsize <= 512
 
 
 class _CountingHeaders(dict[str, str]):

@@ -10,8 +10,8 @@ the request id and the exception) and answered with HTTP 500, the operation's
 :class:`Guard`, the application's outermost middleware, gives every request
 its id (``X-Request-Id``) and answers whatever escapes a route outside the
 operations (``/openapi.json``, ``/healthz``, ...) the same way, with
-``GUARD_CODE``; :func:`http_error` answers an unknown path or method with the
-envelope too.
+``GUARD_CODE``, and an unknown path or method (Starlette's ``HTTPException``)
+with the envelope too (:func:`http_failure`).
 """
 
 from __future__ import annotations
@@ -277,21 +277,24 @@ class Guard:
         with request_context(rid):  # every line logged while serving it carries the id
             try:
                 await self.app(scope, receive, send_with_id)
-            except Exception:
-                path = str(scope.get("path", ""))[:200]  # the client's text: quoted, bounded
-                log_unexpected(scope, f"{scope.get('method')} {path!r}")
-                if started:  # too late for an answer: the server ends the response
-                    return
-                response = envelope.failure(_internal(GUARD_CODE), request_id=rid)
+            except Exception as exc:
+                if isinstance(exc, HTTPException) and not started:
+                    # no route for the path or method, no such static file
+                    response = http_failure(str(scope.get("method", "")), exc)
+                else:
+                    path = str(scope.get("path", ""))[:200]  # the client's text: quoted, bounded
+                    log_unexpected(scope, f"{scope.get('method')} {path!r}")
+                    if started:  # too late for an answer: the server ends the response
+                        return
+                    response = envelope.failure(_internal(GUARD_CODE), request_id=rid)
                 await response(scope, receive, send_with_id)
 
 
-async def http_error(request: Request, exc: Exception) -> Response:
+def http_failure(method: str, exc: HTTPException) -> Response:
     """No route for the path (HTTP 404) or the method (HTTP 405): the envelope, not plain text."""
-    assert isinstance(exc, HTTPException)
     error: OpenISalesError
     if exc.status_code == 405:
-        error = MethodNotAllowed(f"{request.method} is not an operation of this path")
+        error = MethodNotAllowed(f"{method} is not an operation of this path")
     elif exc.status_code == 404:
         error = NoSuchPath("no operation at this path")
     else:

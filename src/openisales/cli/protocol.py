@@ -26,6 +26,9 @@ after a first response, and answers its own concurrency limit in plain text.
   ``max_connections + 1``-th is answered ``503`` (``0200503``) at once and
   closed, before it can hold a descriptor for long.
 
+Beside the limits, an answer's head and body leave in one write
+(:class:`ResponseWriter`): one TLS record and one system call instead of two.
+
 Before a protocol exists, the listener (see :func:`new_event_loop`) keeps
 connections that send nothing in the kernel and bounds the TLS handshake by
 ``header_timeout_s``.
@@ -183,6 +186,57 @@ class _HeadTooLarge(Exception):
     """Raised from a parser callback to stop parsing a head over the limits."""
 
 
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# A head is joined to a body up to this size; a larger body follows it alone.
+JOIN_LIMIT = 65_536
+
+
+class ResponseWriter:
+    """The transport as one response's cycle sees it: its head leaves with its body.
+
+    uvicorn writes a response's head and its body with two ``transport.write``
+    calls: over TLS, two records, two encryptions and two ``send`` system
+    calls for an answer of a few hundred bytes. The writer holds the head (the
+    cycle's first write other than a ``100 Continue``) and sends it with the
+    next write, the body's first part, which uvicorn always writes, empty or
+    not, except for a ``HEAD`` request (nothing held then). Closing sends
+    what is held first, so an application that fails after starting its
+    answer ends it as before. Bodies above :data:`JOIN_LIMIT` follow the head
+    in their own write instead of being copied behind it.
+    """
+
+    __slots__ = ("_fresh", "_held", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, *, hold: bool) -> None:
+        self._transport = transport
+        self._held: bytes | None = None
+        self._fresh = hold  # the next write (not a 100 Continue) is the head
+
+    def write(self, data: bytes) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            if len(data) <= JOIN_LIMIT:
+                self._transport.write(held + data)
+                return
+            self._transport.write(held)
+        elif self._fresh and data != _CONTINUE:
+            self._fresh = False
+            self._held = data
+            return
+        self._transport.write(data)
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.write(held)
+        self._transport.close()
+
+
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def __init__(
         self,
@@ -271,7 +325,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        before = self.cycle
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle is not before:  # a request's cycle, its task not started
+            cycle.transport = ResponseWriter(  # type: ignore[assignment]
+                self.transport, hold=self.scope["method"] != "HEAD"
+            )
         self._in_body = True
         if self.pipeline:  # queued behind a response: it cannot send its body yet
             self._deadline = None
