@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 from dataclasses import dataclass
@@ -85,4 +86,99 @@ def run(url: str, *, rows: int, duration: int, clients: int) -> PgbenchResult:
         cpu_share=done.cpu_s / done.wall_s,
         command=" ".join(cmd),
         output=output,
+    )
+
+
+@dataclass(frozen=True)
+class PacedResult:
+    """pgbench at a fixed rate (``-R``): its latency from each transaction's scheduled start."""
+
+    rate_target: float
+    rate: float  # transactions done per second
+    transactions: int
+    failed: int
+    latency_ms: dict[str, float]  # p50, p99, p99.9, max
+    command: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "rate_target": round(self.rate_target, 1),
+            "tps": round(self.rate, 1),
+            "transactions": self.transactions,
+            "failed": self.failed,
+            "latency_ms": self.latency_ms,
+            "command": self.command,
+        }
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """p50, p99, p99.9 and max of ``values`` (nearest rank), as the open loop reports them."""
+    if not values:
+        return {}
+    ordered = sorted(values)
+
+    def rank(q: float) -> float:
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+    return {"p50": rank(0.50), "p99": rank(0.99), "p99.9": rank(0.999), "max": ordered[-1]}
+
+
+def run_paced(
+    url: str, *, rows: int, duration: int, clients: int, rate: float, work: Path
+) -> PacedResult:
+    """The same transaction at ``rate`` per second, each one's latency logged (``-l``).
+
+    With ``-R`` pgbench schedules every transaction (a Poisson process at that
+    rate) and logs its latency from the scheduled start, so a transaction
+    that waited for a free client counts its wait: what the database alone
+    answers at the open loop's rate, one committed transaction per
+    write-back, on the same machine at the same time. The open loop's
+    latency is read against it.
+    """
+    threads = min(2, clients)
+    prefix = work / "pgbench-paced"
+    cmd = [
+        pgbench_binary(),
+        "-n",
+        "-M",
+        "prepared",
+        "-T",
+        str(duration),
+        "-R",
+        f"{rate:.1f}",
+        "-c",
+        str(clients),
+        "-j",
+        str(threads),
+        "-l",
+        "--log-prefix",
+        str(prefix),
+        "-D",
+        f"rows={rows}",
+        "-f",
+        str(SCRIPT),
+        url,
+    ]
+    done = run_measured(cmd, timeout=duration + 120)
+    output = done.stdout + done.stderr
+    processed = _DONE.search(done.stdout)
+    if done.returncode != 0 or processed is None:
+        raise RuntimeError(f"pgbench -R failed (exit {done.returncode}):\n{output}")
+    failed = _FAILED.search(done.stdout)
+    latencies = []
+    for log in work.glob(prefix.name + ".*"):
+        # client_id transaction_no time script_no time_epoch time_us [schedule_lag]:
+        # "time" is the latency in µs from the scheduled start (with -R)
+        for line in log.read_text().splitlines():
+            fields = line.split()
+            if len(fields) >= 3 and fields[2].isdigit():
+                latencies.append(int(fields[2]) / 1000)
+        log.unlink()
+    return PacedResult(
+        rate_target=rate,
+        rate=int(processed.group(1)) / duration,
+        transactions=int(processed.group(1)),
+        failed=int(failed.group(1)) if failed else 0,
+        latency_ms={k: round(v, 2) for k, v in percentiles(latencies).items()},
+        command=" ".join(cmd),
     )

@@ -283,12 +283,33 @@ def run_pgbench(
     return pgb, sampler.result, busy
 
 
+def run_paced_pgbench(opts: Options, pg: Postgres, rate: float, work: Path) -> baseline.PacedResult:
+    """pgbench at the open loop's rate, as long, with as many clients: the latency floor."""
+    pg.checkpoint()
+    quiet(opts, "pgbench at the open loop's rate")
+    step(f"pgbench at {rate:,.1f} TPS (-R), {opts.open_loop} s, {opts.connections} clients")
+    paced = baseline.run_paced(
+        opts.pg_url,
+        rows=opts.rows,
+        duration=opts.open_loop,
+        clients=opts.connections,
+        rate=rate,
+        work=work,
+    )
+    pl = paced.latency_ms
+    step(f"pgbench -R: p50 {pl.get('p50', 0):.2f} · p99 {pl.get('p99', 0):.2f} ms")
+    return paced
+
+
 def bench_postgres(opts: Options, work: Path) -> report.Measurement:
     pg, env = prepare_postgres(opts, work)
     pgb, pgb_cpu, busy = run_pgbench(opts, pg)
     http = drive_server(
         opts, env, work, count=pg.server_results, settle=pg.checkpoint, database=pg.dbname
     )
+    paced = None
+    if http.open_loop is not None:
+        paced = run_paced_pgbench(opts, pg, http.open_loop.result.rate_target, work)
     settings = base_settings(opts, "database") | {
         "pgbench_clients": pgb.clients,
         "pgbench_threads": pgb.threads,
@@ -305,6 +326,7 @@ def bench_postgres(opts: Options, work: Path) -> report.Measurement:
         pgbench=pgb,
         pgbench_cpu=pgb_cpu,
         pgbench_busy_before=busy,
+        pgbench_paced=paced,
     )
 
 
