@@ -387,6 +387,20 @@ async def test_the_guard_is_the_whole_stack_and_added_middleware_runs_inside_it(
     assert len([r for r in caplog.records if r.exc_info]) == 1
 
 
+def test_what_only_starlette_s_own_layers_would_honour_is_refused(api: Api) -> None:
+    async def handler(_request: Request, _exc: Exception) -> Response:  # pragma: no cover
+        raise AssertionError("never called")
+
+    app = create_app(api.ctx.settings, context=api.ctx)
+    app.add_exception_handler(KeyError, handler)
+    with pytest.raises(TypeError, match="guard answers every exception"):
+        app.build_middleware_stack()
+    app = create_app(api.ctx.settings, context=api.ctx)
+    app.debug = True
+    with pytest.raises(TypeError):
+        app.build_middleware_stack()
+
+
 async def test_a_failure_after_the_answer_began_is_logged_once_and_ends_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

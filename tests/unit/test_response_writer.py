@@ -107,6 +107,15 @@ def test_closing_sends_the_held_head_first() -> None:
     assert transport.writes == [HEAD] and transport.closed and writer.is_closing()
 
 
+def test_closing_an_already_closed_transport_writes_nothing() -> None:
+    transport = Recording()  # its write() fails once it is closed
+    writer = ResponseWriter(transport, hold=True)
+    writer.write(HEAD)
+    transport.close()  # the client went away while the answer was being made
+    writer.close()
+    assert transport.writes == []
+
+
 # ------------------------------------------------------- through the protocol
 
 

@@ -153,10 +153,15 @@ class Application(Starlette):
     ``HTTPException`` goes to its handler). The guard does both, with the
     envelope, so the two layers would only add their cost to every request:
     two more coroutines and two more wrappers of ``send``. Middleware added
-    with ``add_middleware`` runs inside the guard.
+    with ``add_middleware`` runs inside the guard; exception handlers,
+    ``max_body_size`` and ``debug``, which only those two layers honour, are
+    refused instead of ignored (the body limit is ``read_body``'s).
     """
 
     def build_middleware_stack(self) -> ASGIApp:
+        if self.exception_handlers or self.max_body_size is not None or self.debug:
+            # the layers that would honour them are the ones left out
+            raise TypeError("Application: the guard answers every exception; no handlers")
         app: ASGIApp = self.router
         for cls, args, kwargs in reversed(self.user_middleware):  # none of ours; kept working
             app = cls(app, *args, **kwargs)

@@ -231,8 +231,8 @@ class ResponseWriter:
 
     def close(self) -> None:
         held = self._held
-        if held is not None:
-            self._held = None
+        self._held = None
+        if held is not None and not self._transport.is_closing():
             self._transport.write(held)
         self._transport.close()
 
