@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import re
 import shutil
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
+
+from openloop import percentiles
 
 from common.machine import run_measured
 
@@ -49,25 +51,36 @@ def pgbench_binary() -> str:
     return found
 
 
-def run(url: str, *, rows: int, duration: int, clients: int) -> PgbenchResult:
-    threads = min(2, clients)
-    cmd = [
+def _threads(clients: int) -> int:
+    return min(2, clients)
+
+
+def _command(
+    url: str, *, rows: int, duration: int, clients: int, extra: list[str] | None = None
+) -> list[str]:
+    """pgbench running SCRIPT prepared for ``duration`` s on ``clients`` (two threads at most)."""
+    return [
         pgbench_binary(),
         "-n",
         "-M",
         "prepared",
         "-T",
         str(duration),
+        *(extra or []),
         "-c",
         str(clients),
         "-j",
-        str(threads),
+        str(_threads(clients)),
         "-D",
         f"rows={rows}",
         "-f",
         str(SCRIPT),
         url,
     ]
+
+
+def run(url: str, *, rows: int, duration: int, clients: int) -> PgbenchResult:
+    cmd = _command(url, rows=rows, duration=duration, clients=clients)
     done = run_measured(cmd, timeout=duration + 120)
     output = done.stdout + done.stderr
     tps = _TPS.search(done.stdout)
@@ -82,7 +95,7 @@ def run(url: str, *, rows: int, duration: int, clients: int) -> PgbenchResult:
         transactions=int(processed.group(1)) if processed else 0,
         failed=int(failed.group(1)) if failed else 0,
         clients=clients,
-        threads=threads,
+        threads=_threads(clients),
         cpu_share=done.cpu_s / done.wall_s,
         command=" ".join(cmd),
         output=output,
@@ -111,18 +124,6 @@ class PacedResult:
         }
 
 
-def percentiles(values: list[float]) -> dict[str, float]:
-    """p50, p99, p99.9 and max of ``values`` (nearest rank), as the open loop reports them."""
-    if not values:
-        return {}
-    ordered = sorted(values)
-
-    def rank(q: float) -> float:
-        return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
-
-    return {"p50": rank(0.50), "p99": rank(0.99), "p99.9": rank(0.999), "max": ordered[-1]}
-
-
 def run_paced(
     url: str, *, rows: int, duration: int, clients: int, rate: float, work: Path
 ) -> PacedResult:
@@ -135,50 +136,34 @@ def run_paced(
     write-back, on the same machine at the same time. The open loop's
     latency is read against it.
     """
-    threads = min(2, clients)
     prefix = work / "pgbench-paced"
-    cmd = [
-        pgbench_binary(),
-        "-n",
-        "-M",
-        "prepared",
-        "-T",
-        str(duration),
-        "-R",
-        f"{rate:.1f}",
-        "-c",
-        str(clients),
-        "-j",
-        str(threads),
-        "-l",
-        "--log-prefix",
-        str(prefix),
-        "-D",
-        f"rows={rows}",
-        "-f",
-        str(SCRIPT),
+    cmd = _command(
         url,
-    ]
+        rows=rows,
+        duration=duration,
+        clients=clients,
+        extra=["-R", f"{rate:.1f}", "-l", "--log-prefix", str(prefix)],
+    )
     done = run_measured(cmd, timeout=duration + 120)
     output = done.stdout + done.stderr
     processed = _DONE.search(done.stdout)
     if done.returncode != 0 or processed is None:
         raise RuntimeError(f"pgbench -R failed (exit {done.returncode}):\n{output}")
     failed = _FAILED.search(done.stdout)
-    latencies = []
+    latency_us = array("d")
     for log in work.glob(prefix.name + ".*"):
         # client_id transaction_no time script_no time_epoch time_us [schedule_lag]:
         # "time" is the latency in µs from the scheduled start (with -R)
         for line in log.read_text().splitlines():
             fields = line.split()
             if len(fields) >= 3 and fields[2].isdigit():
-                latencies.append(int(fields[2]) / 1000)
+                latency_us.append(int(fields[2]))
         log.unlink()
     return PacedResult(
         rate_target=rate,
         rate=int(processed.group(1)) / duration,
         transactions=int(processed.group(1)),
         failed=int(failed.group(1)) if failed else 0,
-        latency_ms={k: round(v, 2) for k, v in percentiles(latencies).items()},
+        latency_ms=percentiles(latency_us),  # as the open loop reports its own
         command=" ".join(cmd),
     )

@@ -284,7 +284,7 @@ def run_pgbench(
 
 
 def run_paced_pgbench(opts: Options, pg: Postgres, rate: float, work: Path) -> baseline.PacedResult:
-    """pgbench at the open loop's rate, as long, with as many clients: the latency floor."""
+    """pgbench at the open loop's rate, as long, with as many clients: the database alone."""
     pg.checkpoint()
     quiet(opts, "pgbench at the open loop's rate")
     step(f"pgbench at {rate:,.1f} TPS (-R), {opts.open_loop} s, {opts.connections} clients")
